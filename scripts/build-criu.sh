@@ -4,7 +4,8 @@
 # never built twice and a changed patch always is.
 #
 # usage: build-criu.sh [--print-dir] [OUTDIR]
-#   OUTDIR receives a copy of the criu binary and the patched criu-plugin.h.
+#   OUTDIR receives a copy of the criu binary, the patched plugin headers
+#   (criu-plugin.h, criu-log.h, log.h) and a link "criu-src" to the tree.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cache=${CRIU_RDMA_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/criu-rdma}
@@ -61,6 +62,8 @@ if [ -n "$outdir" ]; then
 	mkdir -p "$outdir"
 	# copy (not link): the guest sees the build tree over 9p
 	cp -p "$dir/criu/criu" "$outdir/criu.tmp" && mv "$outdir/criu.tmp" "$outdir/criu"
-	cp -p "$dir/criu/include/criu-plugin.h" "$outdir/criu-plugin.h"
-	ln -sfn "$dir" "$outdir/src"
+	for h in criu-plugin.h criu-log.h log.h; do
+		cp -p "$dir/criu/include/$h" "$outdir/$h"
+	done
+	ln -sfn "$dir" "$outdir/criu-src"
 fi

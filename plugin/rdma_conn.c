@@ -1,0 +1,534 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl_proto.h"
+#include "rdma_conn.h"
+#include "rdma_log.h"
+
+#define RCONN_SQ_DEPTH	   256
+#define RCONN_MAX_RD_ATOM 16
+
+static uint8_t *recv_slot(struct rconn *c, unsigned int i)
+{
+	return c->ctl_buf + (size_t)i * RDMA_CTL_MAX_MSG;
+}
+
+static uint8_t *send_slot(struct rconn *c, unsigned int i)
+{
+	return recv_slot(c, RCONN_RECV_SLOTS + i);
+}
+
+static int set_nonblock(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	return fl < 0 ? -1 : fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+}
+
+static int resolve(const char *addr, int port, struct sockaddr_storage *ss)
+{
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM }, *res;
+	char sport[16];
+	int ret;
+
+	snprintf(sport, sizeof(sport), "%d", port);
+	ret = getaddrinfo(addr, sport, &hints, &res);
+	if (ret) {
+		pr_err("cannot resolve %s: %s\n", addr, gai_strerror(ret));
+		return -1;
+	}
+	memcpy(ss, res->ai_addr, res->ai_addrlen);
+	freeaddrinfo(res);
+	return 0;
+}
+
+/* Waits for one CM event of type @want; any other event is an error. */
+static int cm_wait(struct rconn *c, enum rdma_cm_event_type want, struct rdma_cm_event **out, int timeout_ms)
+{
+	struct pollfd pfd = { .fd = c->ec->fd, .events = POLLIN };
+	struct rdma_cm_event *ev;
+	int ret;
+
+	ret = poll(&pfd, 1, timeout_ms);
+	if (ret == 0) {
+		pr_err("timed out after %d ms waiting for %s\n", timeout_ms, rdma_event_str(want));
+		return -1;
+	}
+	if (ret < 0 || rdma_get_cm_event(c->ec, &ev)) {
+		pr_perror("waiting for %s", rdma_event_str(want));
+		return -1;
+	}
+	if (ev->event != want) {
+		pr_err("expected %s, got %s (status %d%s%s)\n", rdma_event_str(want), rdma_event_str(ev->event),
+		       ev->status, ev->status < 0 ? ": " : "", ev->status < 0 ? strerror(-ev->status) : "");
+		if (ev->event == RDMA_CM_EVENT_DISCONNECTED)
+			c->peer_gone = true;
+		rdma_ack_cm_event(ev);
+		return -1;
+	}
+	*out = ev;
+	return 0;
+}
+
+static int cm_channel(struct rconn *c)
+{
+	c->ec = rdma_create_event_channel();
+	if (!c->ec) {
+		pr_perror("cannot open the RDMA CM (is rdma_ucm loaded? /dev/infiniband/rdma_cm)");
+		return -1;
+	}
+	return set_nonblock(c->ec->fd);
+}
+
+static struct ibv_cq *make_cq(struct rconn *c, struct ibv_context *verbs, int depth, struct ibv_comp_channel **cc)
+{
+	struct ibv_cq *cq;
+
+	*cc = ibv_create_comp_channel(verbs);
+	if (!*cc || set_nonblock((*cc)->fd))
+		return NULL;
+	cq = ibv_create_cq(verbs, depth, c, *cc, 0);
+	if (!cq || ibv_req_notify_cq(cq, 0))
+		return NULL;
+	return cq;
+}
+
+static int post_recv(struct rconn *c, unsigned int slot)
+{
+	struct ibv_sge sge = {
+		.addr = (uintptr_t)recv_slot(c, slot),
+		.length = RDMA_CTL_MAX_MSG,
+		.lkey = c->ctl_mr->lkey,
+	};
+	struct ibv_recv_wr wr = { .wr_id = slot, .sg_list = &sge, .num_sge = 1 }, *bad;
+
+	return ibv_post_recv(c->qp, &wr, &bad);
+}
+
+/* PD, CQs, QP and control buffers on the device @id is bound to. */
+static int setup_qp(struct rconn *c, struct rdma_cm_id *id)
+{
+	struct ibv_qp_init_attr qa = {};
+	struct ibv_device_attr da;
+	size_t ctl_len = (size_t)(RCONN_RECV_SLOTS + RCONN_SEND_SLOTS) * RDMA_CTL_MAX_MSG;
+	unsigned int i;
+
+	if (ibv_query_device(id->verbs, &da)) {
+		pr_perror("ibv_query_device");
+		return -1;
+	}
+	c->max_reads = RCONN_MAX_RD_ATOM;
+	if ((unsigned int)da.max_qp_init_rd_atom < c->max_reads)
+		c->max_reads = da.max_qp_init_rd_atom;
+	if ((unsigned int)da.max_qp_rd_atom < c->max_reads)
+		c->max_reads = da.max_qp_rd_atom;
+	c->sq_depth = RCONN_SQ_DEPTH < da.max_qp_wr ? RCONN_SQ_DEPTH : da.max_qp_wr;
+
+	c->pd = ibv_alloc_pd(id->verbs);
+	if (!c->pd) {
+		pr_perror("ibv_alloc_pd");
+		return -1;
+	}
+	c->send_cq = make_cq(c, id->verbs, c->sq_depth, &c->send_cc);
+	c->recv_cq = make_cq(c, id->verbs, RCONN_RECV_SLOTS, &c->recv_cc);
+	if (!c->send_cq || !c->recv_cq) {
+		pr_perror("cannot create completion queues");
+		return -1;
+	}
+	qa.send_cq = c->send_cq;
+	qa.recv_cq = c->recv_cq;
+	qa.qp_type = IBV_QPT_RC;
+	qa.cap.max_send_wr = c->sq_depth;
+	qa.cap.max_recv_wr = RCONN_RECV_SLOTS;
+	qa.cap.max_send_sge = 1;
+	qa.cap.max_recv_sge = 1;
+	qa.sq_sig_all = 1;
+	if (rdma_create_qp(id, c->pd, &qa)) {
+		pr_perror("rdma_create_qp");
+		return -1;
+	}
+	c->qp = id->qp;
+
+	c->stash = calloc(c->sq_depth, sizeof(*c->stash));
+	c->ctl_buf = aligned_alloc(4096, ctl_len);
+	if (!c->stash || !c->ctl_buf)
+		return -1;
+	c->ctl_mr = ibv_reg_mr(c->pd, c->ctl_buf, ctl_len, IBV_ACCESS_LOCAL_WRITE);
+	if (!c->ctl_mr) {
+		pr_perror("cannot register control buffers");
+		return -1;
+	}
+	for (i = 0; i < RCONN_RECV_SLOTS; i++)
+		if (post_recv(c, i)) {
+			pr_perror("ibv_post_recv");
+			return -1;
+		}
+	return 0;
+}
+
+int rconn_listen(struct rconn *c, const char *addr, int port)
+{
+	struct sockaddr_storage ss;
+
+	memset(c, 0, sizeof(*c));
+	if (resolve(addr, port, &ss) || cm_channel(c))
+		return -1;
+	if (rdma_create_id(c->ec, &c->listen_id, c, RDMA_PS_TCP)) {
+		pr_perror("rdma_create_id");
+		return -1;
+	}
+	if (rdma_bind_addr(c->listen_id, (struct sockaddr *)&ss)) {
+		pr_perror("cannot bind to %s:%d", addr, port);
+		return -1;
+	}
+	/* A bound id knows its device; no device means no RDMA on that address. */
+	if (!c->listen_id->verbs) {
+		pr_err("no RDMA device serves %s (see 'rdma link' / 'ibv_devices')\n", addr);
+		return -1;
+	}
+	if (rdma_listen(c->listen_id, 1)) {
+		pr_perror("rdma_listen on %s:%d", addr, port);
+		return -1;
+	}
+	pr_info("listening on %s:%d, device %s\n", addr, port, rconn_dev_name(c));
+	return 0;
+}
+
+int rconn_accept(struct rconn *c, int timeout_ms)
+{
+	struct rdma_conn_param cp = {};
+	struct rdma_cm_event *ev;
+	struct rdma_cm_id *id;
+	uint8_t peer_depth;
+
+	if (cm_wait(c, RDMA_CM_EVENT_CONNECT_REQUEST, &ev, timeout_ms))
+		return -1;
+	id = ev->id;
+	peer_depth = ev->param.conn.initiator_depth;
+	rdma_ack_cm_event(ev);
+
+	if (setup_qp(c, id)) {
+		rdma_reject(id, NULL, 0);
+		rdma_destroy_id(id);
+		return -1;
+	}
+	c->id = id;
+	/* We answer the peer's READs: as many as it will issue, as we can. */
+	cp.responder_resources = peer_depth < c->max_reads ? peer_depth : c->max_reads;
+	cp.initiator_depth = cp.responder_resources;
+	cp.rnr_retry_count = 7;
+	if (rdma_accept(id, &cp)) {
+		pr_perror("rdma_accept");
+		return -1;
+	}
+	if (cm_wait(c, RDMA_CM_EVENT_ESTABLISHED, &ev, timeout_ms))
+		return -1;
+	rdma_ack_cm_event(ev);
+	c->connected = true;
+	return 0;
+}
+
+int rconn_connect(struct rconn *c, const char *addr, int port, int timeout_ms)
+{
+	struct rdma_conn_param cp = {};
+	struct sockaddr_storage ss;
+	struct rdma_cm_event *ev;
+
+	memset(c, 0, sizeof(*c));
+	if (resolve(addr, port, &ss) || cm_channel(c))
+		return -1;
+	if (rdma_create_id(c->ec, &c->id, c, RDMA_PS_TCP)) {
+		pr_perror("rdma_create_id");
+		return -1;
+	}
+	if (rdma_resolve_addr(c->id, NULL, (struct sockaddr *)&ss, timeout_ms)) {
+		pr_perror("cannot resolve %s to an RDMA device", addr);
+		return -1;
+	}
+	if (cm_wait(c, RDMA_CM_EVENT_ADDR_RESOLVED, &ev, timeout_ms + 1000)) {
+		pr_err("no RDMA route to %s (no local RDMA device for it?)\n", addr);
+		return -1;
+	}
+	rdma_ack_cm_event(ev);
+	if (rdma_resolve_route(c->id, timeout_ms) ||
+	    cm_wait(c, RDMA_CM_EVENT_ROUTE_RESOLVED, &ev, timeout_ms + 1000)) {
+		pr_err("cannot resolve a route to %s\n", addr);
+		return -1;
+	}
+	rdma_ack_cm_event(ev);
+	if (setup_qp(c, c->id))
+		return -1;
+	cp.initiator_depth = c->max_reads;
+	cp.responder_resources = c->max_reads;
+	cp.retry_count = 7;
+	cp.rnr_retry_count = 7;
+	if (rdma_connect(c->id, &cp)) {
+		pr_perror("rdma_connect to %s:%d", addr, port);
+		return -1;
+	}
+	if (cm_wait(c, RDMA_CM_EVENT_ESTABLISHED, &ev, timeout_ms)) {
+		pr_err("cannot connect to %s:%d (is the source serving?)\n", addr, port);
+		return -1;
+	}
+	/* The READ depth actually granted by the responder. */
+	if (ev->param.conn.initiator_depth && ev->param.conn.initiator_depth < c->max_reads)
+		c->max_reads = ev->param.conn.initiator_depth;
+	rdma_ack_cm_event(ev);
+	c->connected = true;
+	pr_info("connected to %s:%d through %s, %u READs in flight\n", addr, port, rconn_dev_name(c), c->max_reads);
+	return 0;
+}
+
+void rconn_close(struct rconn *c)
+{
+	if (c->connected && !c->peer_gone)
+		rdma_disconnect(c->id);
+	if (c->qp)
+		rdma_destroy_qp(c->id);
+	if (c->ctl_mr)
+		ibv_dereg_mr(c->ctl_mr);
+	if (c->send_cq)
+		ibv_destroy_cq(c->send_cq);
+	if (c->recv_cq)
+		ibv_destroy_cq(c->recv_cq);
+	if (c->send_cc)
+		ibv_destroy_comp_channel(c->send_cc);
+	if (c->recv_cc)
+		ibv_destroy_comp_channel(c->recv_cc);
+	if (c->pd)
+		ibv_dealloc_pd(c->pd);
+	if (c->id)
+		rdma_destroy_id(c->id);
+	if (c->listen_id)
+		rdma_destroy_id(c->listen_id);
+	if (c->ec)
+		rdma_destroy_event_channel(c->ec);
+	free(c->ctl_buf);
+	free(c->stash);
+	memset(c, 0, sizeof(*c));
+}
+
+const char *rconn_dev_name(const struct rconn *c)
+{
+	struct rdma_cm_id *id = c->id ? c->id : c->listen_id;
+
+	return id && id->verbs ? ibv_get_device_name(id->verbs->device) : "?";
+}
+
+int rconn_check_peer(struct rconn *c)
+{
+	struct rdma_cm_event *ev;
+
+	while (!c->peer_gone && rdma_get_cm_event(c->ec, &ev) == 0) {
+		if (ev->event == RDMA_CM_EVENT_DISCONNECTED || ev->event == RDMA_CM_EVENT_DEVICE_REMOVAL ||
+		    ev->event == RDMA_CM_EVENT_TIMEWAIT_EXIT)
+			c->peer_gone = true;
+		rdma_ack_cm_event(ev);
+	}
+	return c->peer_gone ? -1 : 0;
+}
+
+int rconn_cm_fd(const struct rconn *c)
+{
+	return c->ec->fd;
+}
+
+int rconn_completion_fd(const struct rconn *c)
+{
+	return c->send_cc->fd;
+}
+
+/* Consumes pending events of @cc and re-arms @cq. */
+static int rearm(struct ibv_comp_channel *cc, struct ibv_cq *cq)
+{
+	struct ibv_cq *ev_cq;
+	void *ctx;
+
+	while (ibv_get_cq_event(cc, &ev_cq, &ctx) == 0)
+		ibv_ack_cq_events(ev_cq, 1);
+	if (errno != EAGAIN)
+		return -1;
+	return ibv_req_notify_cq(cq, 0);
+}
+
+int rconn_ack_completion(struct rconn *c)
+{
+	return rearm(c->send_cc, c->send_cq);
+}
+
+/* Waits until @cc fires or the peer disconnects; 0 on timeout, 1 ready, -1 gone. */
+static int wait_channel(struct rconn *c, struct ibv_comp_channel *cc, int timeout_ms)
+{
+	struct pollfd pfd[2] = {
+		{ .fd = cc->fd, .events = POLLIN },
+		{ .fd = c->ec->fd, .events = POLLIN },
+	};
+	int ret = poll(pfd, 2, timeout_ms);
+
+	if (ret < 0)
+		return errno == EINTR ? 0 : -1;
+	if (pfd[1].revents && rconn_check_peer(c))
+		return -1;
+	return pfd[0].revents ? 1 : 0;
+}
+
+static int wc_error(const struct ibv_wc *wc)
+{
+	pr_err("work request %llu failed: %s (vendor error 0x%x)\n", (unsigned long long)wc->wr_id,
+	       ibv_wc_status_str(wc->status), wc->vendor_err);
+	return -1;
+}
+
+/* Reaps send-CQ completions; control SENDs free their slot, READs go to @wc. */
+static int reap_send_cq(struct rconn *c, struct ibv_wc *wc, int n)
+{
+	struct ibv_wc tmp[16];
+	int got = 0, ret, i;
+
+	do {
+		ret = ibv_poll_cq(c->send_cq, 16, tmp);
+		if (ret < 0)
+			return -1;
+		for (i = 0; i < ret; i++) {
+			if (tmp[i].wr_id >= RCONN_WRID_SEND) {
+				if (tmp[i].status != IBV_WC_SUCCESS)
+					return wc_error(&tmp[i]);
+				c->sends_busy &= ~(1u << (tmp[i].wr_id - RCONN_WRID_SEND));
+			} else if (got < n) {
+				wc[got++] = tmp[i];
+			} else {
+				c->stash[c->n_stash++] = tmp[i];
+			}
+		}
+	} while (ret == 16);
+	return got;
+}
+
+int rconn_poll(struct rconn *c, struct ibv_wc *wc, int n, int timeout_ms)
+{
+	int got = 0, ret;
+
+	while (c->n_stash && got < n)
+		wc[got++] = c->stash[--c->n_stash];
+	if (got)
+		return got;
+	ret = reap_send_cq(c, wc, n);
+	if (ret != 0 || timeout_ms <= 0)
+		return ret;
+	if (rearm(c->send_cc, c->send_cq))
+		return -1;
+	ret = reap_send_cq(c, wc, n);
+	if (ret != 0)
+		return ret;
+	ret = wait_channel(c, c->send_cc, timeout_ms);
+	if (ret <= 0)
+		return ret;
+	return reap_send_cq(c, wc, n);
+}
+
+int rconn_send(struct rconn *c, const void *buf, size_t len, int timeout_ms)
+{
+	struct ibv_sge sge = { .length = (uint32_t)len, .lkey = c->ctl_mr->lkey };
+	struct ibv_send_wr wr = { .sg_list = &sge, .num_sge = 1, .opcode = IBV_WR_SEND }, *bad;
+	unsigned int slot;
+	int waited = 0, ret;
+
+	if (len > RDMA_CTL_MAX_MSG)
+		return -1;
+	while (c->sends_busy == (1u << RCONN_SEND_SLOTS) - 1) {
+		/* Completions of READs reaped here are kept for rconn_poll(). */
+		ret = reap_send_cq(c, NULL, 0);
+		if (ret < 0 || c->peer_gone || waited > timeout_ms) {
+			pr_err("cannot send a control message: %s\n", c->peer_gone ? "peer gone" : "send queue stuck");
+			return -1;
+		}
+		if (c->sends_busy == (1u << RCONN_SEND_SLOTS) - 1) {
+			wait_channel(c, c->send_cc, 10);
+			rearm(c->send_cc, c->send_cq);
+			waited += 10;
+		}
+	}
+	for (slot = 0; c->sends_busy & (1u << slot); slot++)
+		;
+	memcpy(send_slot(c, slot), buf, len);
+	sge.addr = (uintptr_t)send_slot(c, slot);
+	wr.wr_id = RCONN_WRID_SEND + slot;
+	if (ibv_post_send(c->qp, &wr, &bad)) {
+		pr_perror("ibv_post_send (control)");
+		return -1;
+	}
+	c->sends_busy |= 1u << slot;
+	return 0;
+}
+
+ssize_t rconn_recv(struct rconn *c, const void **buf, int timeout_ms)
+{
+	struct ibv_wc wc;
+	int ret, waited = 0;
+
+	for (;;) {
+		ret = ibv_poll_cq(c->recv_cq, 1, &wc);
+		if (ret < 0)
+			return -1;
+		if (ret == 1)
+			break;
+		if (c->peer_gone) {
+			pr_err("peer disconnected\n");
+			return -1;
+		}
+		if (waited >= timeout_ms)
+			return 0;
+		if (rearm(c->recv_cc, c->recv_cq))
+			return -1;
+		ret = ibv_poll_cq(c->recv_cq, 1, &wc);
+		if (ret == 1)
+			break;
+		if (wait_channel(c, c->recv_cc, 100) < 0) {
+			pr_err("peer disconnected\n");
+			return -1;
+		}
+		waited += 100;
+	}
+	if (wc.status != IBV_WC_SUCCESS)
+		return wc_error(&wc);
+	c->recv_slot = (unsigned int)wc.wr_id;
+	*buf = recv_slot(c, c->recv_slot);
+	return wc.byte_len;
+}
+
+int rconn_recv_done(struct rconn *c)
+{
+	return post_recv(c, c->recv_slot);
+}
+
+struct ibv_mr *rconn_reg(struct rconn *c, void *addr, size_t len, int access)
+{
+	return ibv_reg_mr(c->pd, addr, len, access);
+}
+
+struct ibv_mr *rconn_reg_iova(struct rconn *c, void *addr, size_t len, uint64_t iova, int access)
+{
+	return ibv_reg_mr_iova2(c->pd, addr, len, iova, access);
+}
+
+int rconn_post_read(struct rconn *c, void *local, uint32_t lkey, uint64_t raddr, uint32_t rkey, uint32_t len,
+		    uint64_t wr_id)
+{
+	struct ibv_sge sge = { .addr = (uintptr_t)local, .length = len, .lkey = lkey };
+	struct ibv_send_wr wr = {
+		.wr_id = wr_id,
+		.sg_list = &sge,
+		.num_sge = 1,
+		.opcode = IBV_WR_RDMA_READ,
+		.wr.rdma = { .remote_addr = raddr, .rkey = rkey },
+	}, *bad;
+
+	return ibv_post_send(c->qp, &wr, &bad) ? -1 : 0;
+}

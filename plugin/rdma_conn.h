@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * One reliable-connected verbs connection, set up with rdma_cm, carrying
+ * control messages as SEND/RECV and page data as one-sided RDMA READs.
+ * Used by both ends: the source serves (listens, accepts, registers memory),
+ * the target reads.  Every wait has a timeout; nothing here blocks forever.
+ */
+#ifndef __CRIU_RDMA_CONN_H__
+#define __CRIU_RDMA_CONN_H__
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <infiniband/verbs.h>
+#include <rdma/rdma_cma.h>
+
+#define RCONN_RECV_SLOTS 8
+#define RCONN_SEND_SLOTS 4
+/* wr_id of control SENDs; READ wr_ids must stay below it */
+#define RCONN_WRID_SEND (~0ULL - RCONN_SEND_SLOTS)
+
+struct rconn {
+	struct rdma_event_channel *ec;
+	struct rdma_cm_id *listen_id;
+	struct rdma_cm_id *id;
+	struct ibv_pd *pd;
+	struct ibv_comp_channel *send_cc; /* wakes the READ poller (epoll-able) */
+	struct ibv_comp_channel *recv_cc; /* wakes control message receivers */
+	struct ibv_cq *send_cq; /* SEND and READ completions */
+	struct ibv_cq *recv_cq; /* control messages in */
+	struct ibv_qp *qp;
+	unsigned int max_reads; /* READs we may have outstanding */
+	unsigned int sq_depth;
+
+	uint8_t *ctl_buf; /* RCONN_RECV_SLOTS receive slots + RCONN_SEND_SLOTS */
+	struct ibv_mr *ctl_mr;
+	unsigned int recv_slot; /* slot of the message being consumed */
+	unsigned int sends_busy; /* bitmap of send slots in flight */
+	/* READ completions reaped while waiting for a send slot */
+	struct ibv_wc *stash;
+	unsigned int n_stash;
+	bool connected;
+	bool peer_gone; /* disconnect seen on the CM channel */
+};
+
+/* Source side: bind to @addr:@port (fails if no RDMA device serves @addr), listen. */
+int rconn_listen(struct rconn *c, const char *addr, int port);
+/* Source side: wait up to @timeout_ms for one peer and accept it. */
+int rconn_accept(struct rconn *c, int timeout_ms);
+/* Target side: connect to @addr:@port within @timeout_ms. */
+int rconn_connect(struct rconn *c, const char *addr, int port, int timeout_ms);
+void rconn_close(struct rconn *c);
+
+/* Name of the device the connection (or listener) is bound to. */
+const char *rconn_dev_name(const struct rconn *c);
+
+/* Control messages: one buffer per SEND, at most RDMA_CTL_MAX_MSG bytes. */
+int rconn_send(struct rconn *c, const void *buf, size_t len, int timeout_ms);
+/*
+ * Waits for the next control message; returns its length and points @buf at
+ * it (valid until rconn_recv_done()).  0 on timeout, -1 on error or when the
+ * peer is gone.
+ */
+ssize_t rconn_recv(struct rconn *c, const void **buf, int timeout_ms);
+int rconn_recv_done(struct rconn *c);
+
+/* Memory registration in the connection's PD. */
+struct ibv_mr *rconn_reg(struct rconn *c, void *addr, size_t len, int access);
+struct ibv_mr *rconn_reg_iova(struct rconn *c, void *addr, size_t len, uint64_t iova, int access);
+
+/* Posts one RDMA READ of @len bytes from @raddr/@rkey into @local/@lkey. */
+int rconn_post_read(struct rconn *c, void *local, uint32_t lkey, uint64_t raddr, uint32_t rkey, uint32_t len,
+		    uint64_t wr_id);
+/*
+ * Reaps up to @n READ/SEND completions.  With @timeout_ms > 0 waits on the
+ * completion channel first.  Returns the number reaped or -1.
+ */
+int rconn_poll(struct rconn *c, struct ibv_wc *wc, int n, int timeout_ms);
+/* fd that becomes readable when a completion may be ready (for epoll). */
+int rconn_completion_fd(const struct rconn *c);
+/* Re-arms the completion channel after it fired; call before polling. */
+int rconn_ack_completion(struct rconn *c);
+/* Checks the CM channel without waiting; returns -1 if the peer is gone. */
+int rconn_check_peer(struct rconn *c);
+int rconn_cm_fd(const struct rconn *c);
+
+#endif

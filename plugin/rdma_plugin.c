@@ -1,0 +1,40 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * criu-rdma: the CRIU plugin that carries lazy pages over RDMA.
+ *
+ * This file is the plugin's face to CRIU: registration, stage set-up and
+ * tear-down.  The roles live in their own files: rdma_conn.c (verbs
+ * connection), ctl_proto.c (control protocol).
+ */
+#include <stdio.h>
+
+#include "criu-plugin.h"
+#include "ctl_proto.h"
+#include "rdma_log.h"
+
+static const char *stage_name(int stage)
+{
+	switch (stage) {
+	case CR_PLUGIN_STAGE__DUMP:
+		return "dump";
+	case CR_PLUGIN_STAGE__PRE_DUMP:
+		return "pre-dump";
+	case CR_PLUGIN_STAGE__RESTORE:
+		return "restore";
+	default:
+		return "unknown";
+	}
+}
+
+static int rdma_plugin_init(int stage)
+{
+	pr_info("criu-rdma plugin loaded for %s, control protocol v%d\n", stage_name(stage), RDMA_CTL_VERSION);
+	return 0;
+}
+
+static void rdma_plugin_fini(int stage, int ret)
+{
+	pr_info("criu-rdma plugin finished %s (%s)\n", stage_name(stage), ret ? "failed" : "ok");
+}
+
+CR_PLUGIN_REGISTER("criu-rdma", rdma_plugin_init, rdma_plugin_fini)

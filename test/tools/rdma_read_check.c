@@ -1,0 +1,277 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * rdma-read-check: two processes, one RDMA READ path, through the plugin's
+ * own connection and control-protocol code.
+ *
+ *   rdma-read-check serve ADDR PORT MIB   export MIB of patterned memory at
+ *                                         its own VA (IOVA == VA), then wait
+ *   rdma-read-check read ADDR PORT        connect, check the hello, READ the
+ *                                         whole export and random pages,
+ *                                         verify every byte
+ *
+ * The pattern is a function of the source VA, so a READ from a wrong address
+ * or a stale buffer cannot pass.  Exit status 0 only if every byte matched.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ctl_proto.h"
+#include "rdma_conn.h"
+#include "rdma_log.h"
+
+#define TIMEOUT_MS 20000
+#define CHUNK	   (64 * 1024)
+
+static uint64_t pattern(uint64_t va)
+{
+	return (va * 0x9e3779b97f4a7c15ULL) ^ 0x5eed5eed5eed5eedULL;
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int send_msg(struct rconn *c, RdmaCtlMsg *m)
+{
+	static uint8_t buf[RDMA_CTL_MAX_MSG];
+	ssize_t len = ctl_pack(m, buf, sizeof(buf));
+
+	return len < 0 ? -1 : rconn_send(c, buf, (size_t)len, TIMEOUT_MS);
+}
+
+static RdmaCtlMsg *recv_msg(struct rconn *c, RdmaCtlMsg__BodyCase want)
+{
+	char why[256];
+	const void *buf;
+	RdmaCtlMsg *m;
+	ssize_t len = rconn_recv(c, &buf, TIMEOUT_MS);
+
+	if (len <= 0) {
+		fprintf(stderr, "no %s message from peer\n", ctl_body_name(want));
+		return NULL;
+	}
+	m = ctl_unpack(buf, (size_t)len, why, sizeof(why));
+	rconn_recv_done(c);
+	if (!m) {
+		fprintf(stderr, "bad message: %s\n", why);
+		return NULL;
+	}
+	if (m->body_case != want) {
+		fprintf(stderr, "expected %s, got %s%s%s\n", ctl_body_name(want), ctl_body_name(m->body_case),
+			m->body_case == RDMA_CTL_MSG__BODY_CLOSE && m->close->error ? ": " : "",
+			m->body_case == RDMA_CTL_MSG__BODY_CLOSE && m->close->error ? m->close->error : "");
+		ctl_free(m);
+		return NULL;
+	}
+	return m;
+}
+
+/* Both sides send a hello, then check the peer's. */
+static int handshake(struct rconn *c, const char *role)
+{
+	struct ctl_self self;
+	RdmaCtlMsg msg, *peer;
+	RdmaHello hello;
+	uint8_t tag[32];
+	char why[256];
+	int ret;
+
+	ctl_self_init(&self, role, getenv("CRIU_RDMA_SECRET"));
+	ctl_hello_build(&msg, &hello, tag, &self);
+	if (send_msg(c, &msg))
+		return -1;
+	peer = recv_msg(c, RDMA_CTL_MSG__BODY_HELLO);
+	if (!peer)
+		return -1;
+	ret = ctl_hello_check(peer->hello, &self, why, sizeof(why));
+	if (ret)
+		fprintf(stderr, "peer (%s) refused: %s\n", peer->hello->role, why);
+	ctl_free(peer);
+	return ret;
+}
+
+static int serve(const char *addr, int port, size_t mib)
+{
+	size_t len = mib << 20, i;
+	RdmaCtlMsg msg, *m;
+	RdmaExport exp;
+	RdmaRange range, *ranges[1] = { &range };
+	struct ibv_mr *mr;
+	struct rconn c;
+	uint64_t *mem;
+
+	mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (mem == MAP_FAILED)
+		return 1;
+	for (i = 0; i < len / 8; i++)
+		mem[i] = pattern((uintptr_t)&mem[i]);
+	if (rconn_listen(&c, addr, port))
+		return 1;
+	printf("serving %zu MiB at %p\n", mib, (void *)mem);
+	fflush(stdout);
+	if (rconn_accept(&c, TIMEOUT_MS * 3) || handshake(&c, "source"))
+		return 1;
+	/* IOVA == VA: the peer asks for our addresses as they are. */
+	mr = rconn_reg_iova(&c, mem, len, (uintptr_t)mem, IBV_ACCESS_REMOTE_READ);
+	if (!mr) {
+		perror("ibv_reg_mr_iova2");
+		return 1;
+	}
+	rdma_ctl_msg__init(&msg);
+	rdma_export__init(&exp);
+	rdma_range__init(&range);
+	range.va = (uintptr_t)mem;
+	range.len = len;
+	range.rkey = mr->rkey;
+	exp.task_id = (uint32_t)getpid();
+	exp.n_ranges = 1;
+	exp.ranges = ranges;
+	exp.last = 1;
+	msg.body_case = RDMA_CTL_MSG__BODY_EXPORT;
+	msg.export = &exp;
+	if (send_msg(&c, &msg))
+		return 1;
+	m = recv_msg(&c, RDMA_CTL_MSG__BODY_CLOSE);
+	if (!m)
+		return 1;
+	printf("peer closed%s%s\n", m->close->error ? ": " : "", m->close->error ? m->close->error : "");
+	ctl_free(m);
+	ibv_dereg_mr(mr);
+	rconn_close(&c);
+	return 0;
+}
+
+/* READs [va, va+len) in CHUNK pieces, c->max_reads in flight. */
+static int read_range(struct rconn *c, uint8_t *dst, struct ibv_mr *mr, uint64_t va, uint64_t len, uint32_t rkey,
+		      unsigned long *nreads)
+{
+	uint64_t off = 0;
+	unsigned int inflight = 0;
+	struct ibv_wc wc[16];
+	int n, i;
+
+	while (off < len || inflight) {
+		while (off < len && inflight < c->max_reads) {
+			uint32_t sz = len - off < CHUNK ? (uint32_t)(len - off) : CHUNK;
+
+			if (rconn_post_read(c, dst + off, mr->lkey, va + off, rkey, sz, off))
+				return -1;
+			off += sz;
+			inflight++;
+			(*nreads)++;
+		}
+		n = rconn_poll(c, wc, 16, TIMEOUT_MS);
+		if (n <= 0) {
+			fprintf(stderr, "READ completion missing (%d)\n", n);
+			return -1;
+		}
+		for (i = 0; i < n; i++) {
+			if (wc[i].status != IBV_WC_SUCCESS) {
+				fprintf(stderr, "READ at +%llu failed: %s\n", (unsigned long long)wc[i].wr_id,
+					ibv_wc_status_str(wc[i].status));
+				return -1;
+			}
+			inflight--;
+		}
+	}
+	return 0;
+}
+
+static long verify(const uint8_t *buf, uint64_t va, uint64_t len)
+{
+	const uint64_t *w = (const uint64_t *)buf;
+	uint64_t i;
+
+	for (i = 0; i < len / 8; i++)
+		if (w[i] != pattern(va + i * 8))
+			return (long)(i * 8);
+	return -1;
+}
+
+static int do_read(const char *addr, int port)
+{
+	unsigned long nreads = 0;
+	RdmaCtlMsg msg, *m;
+	RdmaClose cl;
+	struct ibv_mr *mr;
+	struct rconn c;
+	uint64_t va, len;
+	uint32_t rkey;
+	uint8_t *buf;
+	double t0, t;
+	long bad;
+	int i;
+
+	if (rconn_connect(&c, addr, port, TIMEOUT_MS) || handshake(&c, "target"))
+		return 1;
+	m = recv_msg(&c, RDMA_CTL_MSG__BODY_EXPORT);
+	if (!m || m->export->n_ranges != 1)
+		return 1;
+	va = m->export->ranges[0]->va;
+	len = m->export->ranges[0]->len;
+	rkey = m->export->ranges[0]->rkey;
+	ctl_free(m);
+
+	buf = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (buf == MAP_FAILED)
+		return 1;
+	mr = rconn_reg(&c, buf, len, IBV_ACCESS_LOCAL_WRITE);
+	if (!mr)
+		return 1;
+	t0 = now();
+	if (read_range(&c, buf, mr, va, len, rkey, &nreads))
+		return 1;
+	t = now() - t0;
+	bad = verify(buf, va, len);
+	if (bad >= 0) {
+		fprintf(stderr, "MISMATCH at remote va 0x%llx\n", (unsigned long long)(va + (uint64_t)bad));
+		return 1;
+	}
+	printf("read %llu bytes in %lu READs, %.3f s, %.1f MB/s, all verified\n", (unsigned long long)len, nreads, t,
+	       len / t / 1e6);
+	/* Random single pages, as faults would ask for them. */
+	memset(buf, 0, len);
+	srand((unsigned int)getpid());
+	for (i = 0; i < 64; i++) {
+		uint64_t page = (uint64_t)rand() % (len / 4096);
+
+		if (read_range(&c, buf + page * 4096, mr, va + page * 4096, 4096, rkey, &nreads) ||
+		    verify(buf + page * 4096, va + page * 4096, 4096) >= 0) {
+			fprintf(stderr, "random page %llu wrong\n", (unsigned long long)page);
+			return 1;
+		}
+	}
+	printf("64 random 4 KiB pages verified\n");
+
+	rdma_ctl_msg__init(&msg);
+	rdma_close__init(&cl);
+	msg.body_case = RDMA_CTL_MSG__BODY_CLOSE;
+	msg.close = &cl;
+	if (send_msg(&c, &msg))
+		return 1;
+	usleep(100000); /* let the SEND complete before tearing down */
+	rconn_poll(&c, NULL, 0, 0);
+	ibv_dereg_mr(mr);
+	rconn_close(&c);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc == 5 && !strcmp(argv[1], "serve"))
+		return serve(argv[2], atoi(argv[3]), strtoul(argv[4], NULL, 0));
+	if (argc == 4 && !strcmp(argv[1], "read"))
+		return do_read(argv[2], atoi(argv[3]));
+	fprintf(stderr, "usage: %s serve ADDR PORT MIB | read ADDR PORT\n", argv[0]);
+	return 2;
+}
