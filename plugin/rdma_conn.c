@@ -12,7 +12,7 @@
 #include "rdma_conn.h"
 #include "rdma_log.h"
 
-#define RCONN_SQ_DEPTH	   256
+#define RCONN_SQ_DEPTH	  256
 #define RCONN_MAX_RD_ATOM 16
 
 static uint8_t *recv_slot(struct rconn *c, unsigned int i)
@@ -257,8 +257,7 @@ int rconn_connect(struct rconn *c, const char *addr, int port, int timeout_ms)
 		return -1;
 	}
 	rdma_ack_cm_event(ev);
-	if (rdma_resolve_route(c->id, timeout_ms) ||
-	    cm_wait(c, RDMA_CM_EVENT_ROUTE_RESOLVED, &ev, timeout_ms + 1000)) {
+	if (rdma_resolve_route(c->id, timeout_ms) || cm_wait(c, RDMA_CM_EVENT_ROUTE_RESOLVED, &ev, timeout_ms + 1000)) {
 		pr_err("cannot resolve a route to %s\n", addr);
 		return -1;
 	}

@@ -27,15 +27,15 @@ struct rconn {
 	struct ibv_pd *pd;
 	struct ibv_comp_channel *send_cc; /* wakes the READ poller (epoll-able) */
 	struct ibv_comp_channel *recv_cc; /* wakes control message receivers */
-	struct ibv_cq *send_cq; /* SEND and READ completions */
-	struct ibv_cq *recv_cq; /* control messages in */
+	struct ibv_cq *send_cq;		  /* SEND and READ completions */
+	struct ibv_cq *recv_cq;		  /* control messages in */
 	struct ibv_qp *qp;
 	unsigned int max_reads; /* READs we may have outstanding */
 	unsigned int sq_depth;
 
 	uint8_t *ctl_buf; /* RCONN_RECV_SLOTS receive slots + RCONN_SEND_SLOTS */
 	struct ibv_mr *ctl_mr;
-	unsigned int recv_slot; /* slot of the message being consumed */
+	unsigned int recv_slot;	 /* slot of the message being consumed */
 	unsigned int sends_busy; /* bitmap of send slots in flight */
 	/* READ completions reaped while waiting for a send slot */
 	struct ibv_wc *stash;

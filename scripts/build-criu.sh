@@ -36,7 +36,7 @@ if [ ! -f "$dir/.ready" ]; then
 	trap 'rm -rf "$tmp"' EXIT
 	tar -xf "$tarball" -C "$tmp" --strip-components=1
 	for p in $(series); do
-		if ! patch -d "$tmp" -p1 --batch --forward --quiet < "$patches/$p" > "$tmp/.patch.log" 2>&1; then
+		if ! patch -d "$tmp" -p1 --batch --forward --fuzz=0 --quiet < "$patches/$p" > "$tmp/.patch.log" 2>&1; then
 			echo "build-criu: criu-patches/$p does not apply to CRIU 4.2.1:" >&2
 			cat "$tmp/.patch.log" >&2
 			exit 1

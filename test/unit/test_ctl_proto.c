@@ -9,12 +9,12 @@
 
 static int failures;
 
-#define CHECK(cond)                                                            \
-	do {                                                                   \
-		if (!(cond)) {                                                 \
+#define CHECK(cond)                                                                        \
+	do {                                                                               \
+		if (!(cond)) {                                                             \
 			fprintf(stderr, "%s:%d: FAILED: %s\n", __FILE__, __LINE__, #cond); \
-			failures++;                                            \
-		}                                                              \
+			failures++;                                                        \
+		}                                                                          \
 	} while (0)
 
 static uint8_t wire[RDMA_CTL_MAX_MSG];

@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# The whole criu-rdma test suite, from a fresh clone:
+#   host:  dependencies, build (patched CRIU + plugin), unit tests,
+#          'criu check', a broken patch must stop the build;
+#   guest: Soft-RoCE tests in one QEMU guest and across two guests.
+# Prints one line per stage and a summary; exits non-zero if anything failed.
+set -uo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+out=${CRR_TEST_OUT:-$top/build/test-results}
+rm -rf "$out"
+mkdir -p "$out"
+summary=()
+failed=0
+
+# stage NAME CMD...: runs CMD with its output in $out/NAME.log
+stage() {
+	local name=$1 start rc
+	shift
+	start=$(date +%s)
+	echo "=== $name"
+	"$@" > "$out/$name.log" 2>&1
+	rc=$?
+	local t=$(( $(date +%s) - start ))
+	if [ $rc -eq 0 ]; then
+		summary+=("PASS  $name (${t}s)")
+	else
+		summary+=("FAIL  $name (${t}s, exit $rc, log $out/$name.log)")
+		failed=1
+		tail -n 60 "$out/$name.log"
+	fi
+	return $rc
+}
+
+build() {
+	[ -f build/build.ninja ] || meson setup build
+	ninja -C build
+}
+
+format_check() {
+	clang-format --dry-run -Werror plugin/*.[ch] test/unit/*.c test/tools/*.c
+}
+
+host_criu_check() {
+	build/criu check | tee /dev/stderr | grep -q "Looks good"
+}
+
+# A patch that no longer applies must fail the build, naming the patch.
+broken_patch_is_caught() {
+	local tmp first rc
+	tmp=$(mktemp -d)
+	first=$(head -n 1 criu-patches/series)
+	cp -r scripts criu-patches "$tmp/"
+	# corrupt one context line of the first hunk
+	awk '!done && hunk && /^ / { print " this context line is not in CRIU"; done = 1; next }
+	     /^@@ / { hunk = 1 } { print }' "criu-patches/$first" > "$tmp/criu-patches/$first"
+	mkdir -p "$tmp/cache/src"
+	cp "$(scripts/fetch-criu.sh "${CRIU_RDMA_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/criu-rdma}/src")" "$tmp/cache/src/"
+	CRIU_RDMA_CACHE=$tmp/cache "$tmp/scripts/build-criu.sh" "$tmp/out" 2> "$tmp/err"
+	rc=$?
+	cat "$tmp/err"
+	rm -rf "$tmp/cache" "$tmp/scripts" "$tmp/criu-patches" "$tmp/out"
+	[ $rc -ne 0 ] || { echo "FAIL: a broken patch did not fail the CRIU build"; return 1; }
+	grep -q "criu-patches/$first does not apply" "$tmp/err" || { echo "FAIL: no clear message"; return 1; }
+	rm -rf "$tmp"
+}
+
+guest_single() {
+	test/vm/run-guest.sh --timeout "${CRR_SINGLE_TIMEOUT:-2400}" --out "$out/guest" \
+		test/guest/suite.sh \
+		test/guest/rdma-read.sh \
+		test/guest/criu-plugin.sh
+	local rc=$?
+	cat "$out/guest/job.log"
+	return $rc
+}
+
+guest_pair() {
+	test/vm/run-guest.sh --timeout 600 --out "$out/pair" --pair \
+		test/guest/pair-serve.sh test/guest/pair-read.sh
+	local rc=$?
+	cat "$out/pair/source/job.log" "$out/pair/target/job.log"
+	return $rc
+}
+
+if stage deps scripts/install-deps.sh && stage build build; then
+	stage unit meson test -C build --print-errorlogs
+	stage format format_check
+	stage host-criu-check host_criu_check
+	stage broken-patch broken_patch_is_caught
+	if stage guest-image test/vm/build-image.sh; then
+		stage guest-single guest_single
+		stage guest-pair guest_pair
+	fi
+fi
+
+echo
+echo "=== summary"
+printf '%s\n' "${summary[@]}"
+[ $failed -eq 0 ] && echo "ALL PASSED" || echo "SOME TESTS FAILED"
+exit $failed
