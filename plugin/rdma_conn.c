@@ -131,7 +131,9 @@ static int setup_qp(struct rconn *c, struct rdma_cm_id *id)
 		c->max_reads = da.max_qp_rd_atom;
 	c->sq_depth = RCONN_SQ_DEPTH < da.max_qp_wr ? RCONN_SQ_DEPTH : da.max_qp_wr;
 
-	c->pd = ibv_alloc_pd(id->verbs);
+	/* A listener allocates its PD early, so memory can be exported before a peer comes. */
+	if (!c->pd)
+		c->pd = ibv_alloc_pd(id->verbs);
 	if (!c->pd) {
 		pr_perror("ibv_alloc_pd");
 		return -1;
@@ -191,6 +193,11 @@ int rconn_listen(struct rconn *c, const char *addr, int port)
 	/* A bound id knows its device; no device means no RDMA on that address. */
 	if (!c->listen_id->verbs) {
 		pr_err("no RDMA device serves %s (see 'rdma link' / 'ibv_devices')\n", addr);
+		return -1;
+	}
+	c->pd = ibv_alloc_pd(c->listen_id->verbs);
+	if (!c->pd) {
+		pr_perror("ibv_alloc_pd on %s", rconn_dev_name(c));
 		return -1;
 	}
 	if (rdma_listen(c->listen_id, 1)) {

@@ -4,12 +4,14 @@
  *
  * This file is the plugin's face to CRIU: registration, stage set-up and
  * tear-down.  The roles live in their own files: rdma_conn.c (verbs
- * connection), ctl_proto.c (control protocol).
+ * connection), ctl_proto.c + ctl_io.c (control protocol), export_table.c
+ * (exported memory), source_server.c (source), target_fetcher.c (target).
  */
 #include <stdio.h>
 
 #include "criu-plugin.h"
 #include "ctl_proto.h"
+#include "rdma_plugin.h"
 #include "rdma_log.h"
 
 static const char *stage_name(int stage)
@@ -21,6 +23,10 @@ static const char *stage_name(int stage)
 		return "pre-dump";
 	case CR_PLUGIN_STAGE__RESTORE:
 		return "restore";
+	case CR_PLUGIN_STAGE__LAZY_PAGES:
+		return "lazy-pages";
+	case CR_PLUGIN_STAGE__PAGE_SERVER:
+		return "page-server";
 	default:
 		return "unknown";
 	}
@@ -38,3 +44,11 @@ static void rdma_plugin_fini(int stage, int ret)
 }
 
 CR_PLUGIN_REGISTER("criu-rdma", rdma_plugin_init, rdma_plugin_fini)
+
+CR_PLUGIN_REGISTER_HOOK(CR_PLUGIN_HOOK__LAZY_PAGES_LISTEN, rdma_lazy_listen)
+CR_PLUGIN_REGISTER_HOOK(CR_PLUGIN_HOOK__LAZY_PAGES_EXPORT, rdma_lazy_export)
+CR_PLUGIN_REGISTER_HOOK(CR_PLUGIN_HOOK__LAZY_PAGES_SERVE, rdma_lazy_serve)
+CR_PLUGIN_REGISTER_HOOK(CR_PLUGIN_HOOK__LAZY_PAGES_CONNECT, rdma_lazy_connect)
+CR_PLUGIN_REGISTER_HOOK(CR_PLUGIN_HOOK__LAZY_PAGES_FETCH, rdma_lazy_fetch)
+CR_PLUGIN_REGISTER_HOOK(CR_PLUGIN_HOOK__LAZY_PAGES_EVENT, rdma_lazy_event)
+CR_PLUGIN_REGISTER_HOOK(CR_PLUGIN_HOOK__LAZY_PAGES_DISCONNECT, rdma_lazy_disconnect)

@@ -1,0 +1,83 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <stdlib.h>
+
+#include "ctl_io.h"
+#include "rdma_log.h"
+
+int ctl_send(struct rconn *c, const RdmaCtlMsg *msg)
+{
+	static uint8_t buf[RDMA_CTL_MAX_MSG];
+	ssize_t len = ctl_pack(msg, buf, sizeof(buf));
+
+	if (len < 0) {
+		pr_err("%s message does not fit %d bytes\n", ctl_body_name(msg->body_case), RDMA_CTL_MAX_MSG);
+		return -1;
+	}
+	return rconn_send(c, buf, (size_t)len, 10000);
+}
+
+RdmaCtlMsg *ctl_recv(struct rconn *c, RdmaCtlMsg__BodyCase want, int timeout_ms)
+{
+	const void *buf;
+	RdmaCtlMsg *m;
+	char why[256];
+	ssize_t len = rconn_recv(c, &buf, timeout_ms);
+
+	if (len <= 0) {
+		pr_err("no %s message from the peer%s\n", ctl_body_name(want), len == 0 ? " (timed out)" : "");
+		return NULL;
+	}
+	m = ctl_unpack(buf, (size_t)len, why, sizeof(why));
+	rconn_recv_done(c);
+	if (!m) {
+		pr_err("refusing a control message: %s\n", why);
+		return NULL;
+	}
+	if (m->body_case != want) {
+		if (m->body_case == RDMA_CTL_MSG__BODY_CLOSE && m->close->error)
+			pr_err("peer gave up: %s\n", m->close->error);
+		else
+			pr_err("expected a %s message, got %s\n", ctl_body_name(want), ctl_body_name(m->body_case));
+		ctl_free(m);
+		return NULL;
+	}
+	return m;
+}
+
+int ctl_send_close(struct rconn *c, const char *error)
+{
+	RdmaCtlMsg msg;
+	RdmaClose cl;
+
+	rdma_ctl_msg__init(&msg);
+	rdma_close__init(&cl);
+	cl.error = (char *)error;
+	msg.body_case = RDMA_CTL_MSG__BODY_CLOSE;
+	msg.close = &cl;
+	return ctl_send(c, &msg);
+}
+
+int ctl_handshake(struct rconn *c, const char *role, int timeout_ms)
+{
+	struct ctl_self self;
+	RdmaCtlMsg msg, *peer;
+	RdmaHello hello;
+	uint8_t tag[32];
+	char why[256];
+	int ret;
+
+	ctl_self_init(&self, role, getenv("CRIU_RDMA_SECRET"));
+	ctl_hello_build(&msg, &hello, tag, &self);
+	if (ctl_send(c, &msg))
+		return -1;
+	peer = ctl_recv(c, RDMA_CTL_MSG__BODY_HELLO, timeout_ms);
+	if (!peer)
+		return -1;
+	ret = ctl_hello_check(peer->hello, &self, why, sizeof(why));
+	if (ret) {
+		pr_err("refusing the %s: %s\n", peer->hello->role[0] ? peer->hello->role : "peer", why);
+		ctl_send_close(c, why);
+	}
+	ctl_free(peer);
+	return ret;
+}

@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* Control messages over an rconn: send, receive-and-check, the hello exchange. */
+#ifndef __CRIU_RDMA_CTL_IO_H__
+#define __CRIU_RDMA_CTL_IO_H__
+
+#include "ctl_proto.h"
+#include "rdma_conn.h"
+
+int ctl_send(struct rconn *c, const RdmaCtlMsg *msg);
+/* Next message, which must be of type @want (a close carrying an error is reported). */
+RdmaCtlMsg *ctl_recv(struct rconn *c, RdmaCtlMsg__BodyCase want, int timeout_ms);
+/* Both sides send a hello, then check the peer's; @role is "source" or "target". */
+int ctl_handshake(struct rconn *c, const char *role, int timeout_ms);
+int ctl_send_close(struct rconn *c, const char *error);
+
+#endif

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The exported-memory table: for each task (by image id), the runs of its
+ * dump-time address space that the source exports, each with the rkey that
+ * reaches it.  The remote address of a page is its VA: no translation.
+ */
+#ifndef __CRIU_RDMA_EXPORT_TABLE_H__
+#define __CRIU_RDMA_EXPORT_TABLE_H__
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct ibv_mr;
+
+struct export_range {
+	uint64_t va;
+	uint64_t len;
+	uint32_t rkey;
+	/* source side only: the local copy and its registration */
+	void *local;
+	struct ibv_mr *mr;
+};
+
+struct export_task {
+	uint32_t id;
+	size_t nr, cap;
+	struct export_range *ranges; /* sorted by va, non-overlapping */
+};
+
+struct export_table {
+	size_t nr, cap;
+	struct export_task *tasks;
+};
+
+struct export_task *export_task_get(struct export_table *t, uint32_t id, int create);
+int export_task_add(struct export_task *task, const struct export_range *r);
+/* Sorts the ranges and refuses overlaps; call once a task's table is complete. */
+int export_task_seal(struct export_task *task);
+/* The range holding @va, or NULL if @va is not exported. */
+const struct export_range *export_lookup(const struct export_table *t, uint32_t id, uint64_t va);
+void export_table_free(struct export_table *t);
+
+#endif

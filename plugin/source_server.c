@@ -1,0 +1,235 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Source role: export the dumped memory of every task as memory regions
+ * whose IOVA is the task's own VA, then serve.  Serving is one-sided: the
+ * target READs pages itself, so after the export this side only waits for
+ * control messages (done / close) and spends no CPU per page.
+ *
+ * The export is a copy of the lazy pages out of CRIU's page pipes into
+ * memory we own and register.  It sits behind export_task_memory() alone, so
+ * a zero-copy export (registering the frozen task's own pages) replaces just
+ * that function.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "criu-plugin.h"
+#include "ctl_io.h"
+#include "export_table.h"
+#include "rdma_plugin.h"
+#include "rdma_log.h"
+
+static struct rconn src_conn;
+static struct export_table src_table;
+static bool src_listening;
+static double export_seconds;
+static uint64_t export_bytes;
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+int rdma_lazy_listen(const char *addr, unsigned short port)
+{
+	if (!addr) {
+		pr_err("--rdma needs --address: the IP address whose RDMA device serves the pages\n");
+		return -1;
+	}
+	if (!port) {
+		pr_err("--rdma needs --port\n");
+		return -1;
+	}
+	if (rconn_listen(&src_conn, addr, port)) {
+		rconn_close(&src_conn);
+		return -1;
+	}
+	src_listening = true;
+	return 0;
+}
+
+/* Copies one run of lazy pages into registered memory addressed by its VA. */
+static int export_run(struct export_task *task, uint64_t va, uint64_t len, cr_lazy_pages_read_t read, void *priv)
+{
+	struct export_range r = { .va = va, .len = len };
+	long page = sysconf(_SC_PAGESIZE);
+
+	r.local = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (r.local == MAP_FAILED) {
+		pr_perror("cannot allocate %llu bytes for the export", (unsigned long long)len);
+		return -1;
+	}
+	if (read(priv, va, len / page, r.local)) {
+		munmap(r.local, len);
+		return -1;
+	}
+	r.mr = rconn_reg_iova(&src_conn, r.local, len, va, IBV_ACCESS_REMOTE_READ);
+	if (!r.mr) {
+		pr_perror("cannot register %llu bytes at VA 0x%llx (ulimit -l?)", (unsigned long long)len,
+			  (unsigned long long)va);
+		munmap(r.local, len);
+		return -1;
+	}
+	r.rkey = r.mr->rkey;
+	export_bytes += len;
+	return export_task_add(task, &r);
+}
+
+static int export_task_memory(int img_id, const struct iovec *iovs, unsigned int nr, cr_lazy_pages_read_t read,
+			      void *priv)
+{
+	struct export_task *task = export_task_get(&src_table, (uint32_t)img_id, 1);
+	unsigned int i = 0, j;
+
+	if (!task)
+		return -1;
+	/* One region per run of adjacent ranges. */
+	while (i < nr) {
+		uint64_t va = (uintptr_t)iovs[i].iov_base, len = iovs[i].iov_len;
+
+		for (j = i + 1; j < nr && (uintptr_t)iovs[j].iov_base == va + len; j++)
+			len += iovs[j].iov_len;
+		if (export_run(task, va, len, read, priv))
+			return -1;
+		i = j;
+	}
+	return export_task_seal(task);
+}
+
+int rdma_lazy_export(int img_id, const struct iovec *iovs, unsigned int nr, cr_lazy_pages_read_t read, void *priv)
+{
+	double t0 = now();
+	int ret;
+
+	if (!src_listening) {
+		pr_err("export before listen\n");
+		return -1;
+	}
+	ret = export_task_memory(img_id, iovs, nr, read, priv);
+	export_seconds += now() - t0;
+	pr_info("exported task %d: %u ranges\n", img_id, nr);
+	return ret;
+}
+
+static int send_export_table(void)
+{
+	RdmaRange *ranges = calloc(RDMA_CTL_RANGES_PER_MSG, sizeof(*ranges));
+	RdmaRange **rp = calloc(RDMA_CTL_RANGES_PER_MSG, sizeof(*rp));
+	RdmaCtlMsg msg;
+	RdmaExport exp;
+	size_t t, i, n;
+	int ret = -1;
+
+	if (!ranges || !rp)
+		goto out;
+	for (t = 0; t < src_table.nr || t == 0; t++) {
+		struct export_task *task = src_table.nr ? &src_table.tasks[t] : NULL;
+		size_t total = task ? task->nr : 0;
+
+		i = 0;
+		do {
+			rdma_ctl_msg__init(&msg);
+			rdma_export__init(&exp);
+			exp.task_id = task ? task->id : 0;
+			for (n = 0; n < RDMA_CTL_RANGES_PER_MSG && i < total; n++, i++) {
+				rdma_range__init(&ranges[n]);
+				ranges[n].va = task->ranges[i].va;
+				ranges[n].len = task->ranges[i].len;
+				ranges[n].rkey = task->ranges[i].rkey;
+				rp[n] = &ranges[n];
+			}
+			exp.n_ranges = n;
+			exp.ranges = rp;
+			exp.last = i == total && t + 1 >= src_table.nr;
+			msg.body_case = RDMA_CTL_MSG__BODY_EXPORT;
+			msg.export = &exp;
+			if (ctl_send(&src_conn, &msg))
+				goto out;
+		} while (i < total);
+	}
+	ret = 0;
+out:
+	free(ranges);
+	free(rp);
+	return ret;
+}
+
+/* Waits for the target's close; task-done messages are logged on the way. */
+static int wait_for_target(void)
+{
+	for (;;) {
+		const void *buf;
+		char why[256];
+		RdmaCtlMsg *m;
+		ssize_t len = rconn_recv(&src_conn, &buf, 1000);
+
+		if (len == 0)
+			continue;
+		if (len < 0) {
+			pr_err("the target went away before all pages were copied\n");
+			return -1;
+		}
+		m = ctl_unpack(buf, (size_t)len, why, sizeof(why));
+		rconn_recv_done(&src_conn);
+		if (!m) {
+			pr_err("refusing a control message: %s\n", why);
+			return -1;
+		}
+		if (m->body_case == RDMA_CTL_MSG__BODY_CLOSE) {
+			int ret = m->close->error ? -1 : 0;
+
+			if (ret)
+				pr_err("the target failed: %s\n", m->close->error);
+			ctl_free(m);
+			return ret;
+		}
+		if (m->body_case == RDMA_CTL_MSG__BODY_TASK_DONE)
+			pr_info("target has every page of task %u\n", m->task_done->task_id);
+		ctl_free(m);
+	}
+}
+
+static void release_exports(void)
+{
+	size_t t, i;
+
+	for (t = 0; t < src_table.nr; t++)
+		for (i = 0; i < src_table.tasks[t].nr; i++) {
+			struct export_range *r = &src_table.tasks[t].ranges[i];
+
+			ibv_dereg_mr(r->mr);
+			munmap(r->local, r->len);
+		}
+	export_table_free(&src_table);
+	rconn_close(&src_conn);
+	src_listening = false;
+}
+
+int rdma_lazy_serve(void)
+{
+	double t0;
+	int ret = -1;
+
+	pr_info("export: %.1f MiB copied and pinned in %.3f s (%.3f s/GiB)\n", export_bytes / 1048576.0, export_seconds,
+		export_bytes ? export_seconds / (export_bytes / 1073741824.0) : 0.0);
+	t0 = now();
+	if (rconn_accept(&src_conn, rdma_cfg_int("CRIU_RDMA_ACCEPT_TIMEOUT_MS", 600000)))
+		goto out;
+	if (ctl_handshake(&src_conn, "source", rdma_cfg_int("CRIU_RDMA_TIMEOUT_MS", 10000)))
+		goto out;
+	if (send_export_table())
+		goto out;
+	pr_info("serving %.1f MiB to the target with one-sided READs\n", export_bytes / 1048576.0);
+	ret = wait_for_target();
+	pr_info("target finished after %.3f s; releasing %.1f MiB\n", now() - t0, export_bytes / 1048576.0);
+out:
+	release_exports();
+	return ret;
+}
