@@ -69,7 +69,10 @@ guest_single() {
 	test/vm/run-guest.sh --timeout "${CRR_SINGLE_TIMEOUT:-2400}" --out "$out/guest" \
 		test/guest/suite.sh \
 		test/guest/rdma-read.sh \
-		test/guest/criu-plugin.sh
+		test/guest/criu-plugin.sh \
+		test/guest/lazy-rdma-256m.sh \
+		test/guest/lazy-tcp.sh \
+		test/guest/lazy-failures.sh
 	local rc=$?
 	cat "$out/guest/job.log"
 	return $rc

@@ -1,0 +1,92 @@
+#!/bin/bash
+# Failure cases of the RDMA lazy-pages transport, in one guest:
+#  1. an address no RDMA device serves: the dump fails before freezing and
+#     the workload keeps running;
+#  2. protocol version mismatch (test hook): the target refuses with a clear
+#     error naming the version, and the source's tree is left running;
+#  3. the source killed mid-transfer: the target exits with an error in
+#     bounded time, nothing hangs.
+set -u
+top=$PWD
+criu=$top/build/criu
+plugins=$top/build/plugin
+failed=0
+fail() { echo "FAIL: $*"; failed=1; }
+
+start_workload() { # DIR MIB -> pid
+	unshare -p -f setsid $top/build/test/tools/lazy-pattern $1 $2 < /dev/null > $1/workload.log 2>&1 &
+	for _ in $(seq 300); do [ -f $1/ready ] && break; sleep 0.1; done
+	pgrep -f "^$top/build/test/tools/lazy-pattern $1" | head -n 1
+}
+state() { awk '/^State:/ { print $2 }' /proc/$1/status 2>/dev/null; }
+wait_log() { # FILE PATTERN
+	for _ in $(seq 600); do grep -q "$2" $1 2>/dev/null && return 0; sleep 0.1; done
+	return 1
+}
+
+# 1. wrong address
+d=$(mktemp -d); mkdir $d/img
+pid=$(start_workload $d 8)
+if $criu dump -t $pid -D $d/img --lazy-pages --rdma --address 127.0.0.1 --port 7490 --libdir $plugins \
+	-o dump.log -v4; then
+	fail "dump with an address no RDMA device serves succeeded"
+fi
+grep "no RDMA device serves" $d/img/dump.log || fail "no clear error for the address"
+grep -q "Dumping processes\|Seizing" $d/img/dump.log && ! grep -q "Freezing" $d/img/dump.log
+[ "$(state $pid)" = S ] || [ "$(state $pid)" = R ] || fail "workload not running after refused dump: $(state $pid)"
+touch $d/check; sleep 1; grep -q ^OK $d/result || fail "workload damaged after refused dump"
+echo "case 1 done"
+
+# 2. version mismatch
+d=$(mktemp -d); mkdir $d/img
+pid=$(start_workload $d 8)
+$criu dump -t $pid -D $d/img --lazy-pages --rdma --address $CRR_IP --port 7491 --libdir $plugins \
+	-o dump.log -v4 &
+dump=$!
+wait_log $d/img/dump.log "export: " || fail "dump did not reach serving"
+CRIU_RDMA_TEST_FAKE_VERSION=99 $criu lazy-pages --page-server --rdma --address $CRR_IP --port 7491 \
+	-D $d/img --libdir $plugins -o lazy.log -v4 &
+lazy=$!
+sleep 0.5
+# the daemon connects to the source once the restore hands it the tasks
+$criu restore --lazy-pages -D $d/img -d --libdir $plugins -o restore.log -v4
+timeout 60 tail --pid=$lazy -f /dev/null || fail "target hung on a version mismatch"
+wait $lazy && fail "lazy-pages accepted a mismatched version"
+grep "protocol version differs" $d/img/lazy.log || fail "target log does not name the version"
+timeout 60 tail --pid=$dump -f /dev/null || fail "source dump hung after the refusal"
+wait $dump && fail "source dump claims success after the refusal"
+grep "protocol version differs\|target failed\|went away" $d/img/dump.log | head -3
+# the half-restored copy has no pages to get: remove it, keep the source's
+for p in $(pgrep -f "lazy-pattern $d"); do [ "$p" = "$pid" ] || kill -9 $p; done
+[ -n "$(state $pid)" ] && [ "$(state $pid)" != T ] || fail "source tree not left running: '$(state $pid)'"
+touch $d/check
+for _ in $(seq 100); do [ -f $d/result ] && break; sleep 0.1; done
+grep ^OK $d/result || fail "source workload damaged after the refusal"
+echo "case 2 done"
+
+# 3. source killed mid-transfer
+d=$(mktemp -d); mkdir $d/img
+pid=$(start_workload $d 128)
+$criu dump -t $pid -D $d/img --lazy-pages --rdma --address $CRR_IP --port 7492 --libdir $plugins \
+	-o dump.log -v4 &
+dump=$!
+wait_log $d/img/dump.log "export: " || fail "dump did not reach serving"
+sleep 0.5
+$criu lazy-pages --page-server --rdma --address $CRR_IP --port 7492 -D $d/img --libdir $plugins \
+	-o lazy.log -v4 &
+lazy=$!
+sleep 0.5
+$criu restore --lazy-pages -D $d/img -d --libdir $plugins -o restore.log -v4 || fail "restore failed"
+wait_log $d/img/dump.log "serving " || fail "source never served"
+sleep 1
+kill -9 $dump
+start=$(date +%s)
+timeout 120 tail --pid=$lazy -f /dev/null || fail "target hung after the source died"
+wait $lazy && fail "target succeeded although the source died"
+echo "target gave up after $(( $(date +%s) - start )) s:"
+grep -i "error" $d/img/lazy.log | head -5
+grep -q "lost the connection\|source disconnected\|failed:" $d/img/lazy.log || fail "no clear error on the target"
+pkill -9 -f "lazy-pattern $d" 2>/dev/null
+echo "case 3 done"
+
+[ $failed -eq 0 ] && echo "PASS: failure cases" || exit 1
