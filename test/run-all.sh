@@ -86,6 +86,18 @@ guest_pair() {
 	return $rc
 }
 
+# A lazy migration from one guest to the other over RDMA.
+guest_pair_migrate() {
+	rm -rf build/pair-shared
+	mkdir -p build/pair-shared
+	echo 32 > build/pair-shared/mib
+	test/vm/run-guest.sh --timeout 900 --out "$out/pair-migrate" --pair \
+		test/guest/migrate-source.sh test/guest/migrate-target.sh
+	local rc=$?
+	cat "$out/pair-migrate/source/job.log" "$out/pair-migrate/target/job.log"
+	return $rc
+}
+
 if stage deps scripts/install-deps.sh && stage build build; then
 	stage unit meson test -C build --print-errorlogs
 	stage format format_check
@@ -94,6 +106,7 @@ if stage deps scripts/install-deps.sh && stage build build; then
 	if stage guest-image test/vm/build-image.sh; then
 		stage guest-single guest_single
 		stage guest-pair guest_pair
+		stage guest-pair-migrate guest_pair_migrate
 	fi
 fi
 

@@ -104,6 +104,16 @@ for _ in $(seq 50); do
 done
 start_guest "$out/target" "socket,id=n0,connect=127.0.0.1:$port" 52:54:00:77:00:02
 tpid=$guest_pid
+# If one side fails, the other cannot finish: stop it instead of waiting.
+while kill -0 "$spid" 2>/dev/null || kill -0 "$tpid" 2>/dev/null; do
+	for side in source target; do
+		if [ -f "$out/$side/exit-status" ] && [ "$(cat "$out/$side/exit-status")" != 0 ]; then
+			sleep 5
+			kill "$spid" "$tpid" 2>/dev/null
+		fi
+	done
+	sleep 1
+done
 rc=0
 finish "$out/source" "$spid" source || rc=$?
 finish "$out/target" "$tpid" target || { r=$?; [ $rc -ne 0 ] || rc=$r; }
