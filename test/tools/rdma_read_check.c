@@ -20,7 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "ctl_proto.h"
+#include "ctl_io.h"
 #include "rdma_conn.h"
 #include "rdma_log.h"
 
@@ -38,65 +38,6 @@ static double now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static int send_msg(struct rconn *c, RdmaCtlMsg *m)
-{
-	static uint8_t buf[RDMA_CTL_MAX_MSG];
-	ssize_t len = ctl_pack(m, buf, sizeof(buf));
-
-	return len < 0 ? -1 : rconn_send(c, buf, (size_t)len, TIMEOUT_MS);
-}
-
-static RdmaCtlMsg *recv_msg(struct rconn *c, RdmaCtlMsg__BodyCase want)
-{
-	char why[256];
-	const void *buf;
-	RdmaCtlMsg *m;
-	ssize_t len = rconn_recv(c, &buf, TIMEOUT_MS);
-
-	if (len <= 0) {
-		fprintf(stderr, "no %s message from peer\n", ctl_body_name(want));
-		return NULL;
-	}
-	m = ctl_unpack(buf, (size_t)len, why, sizeof(why));
-	rconn_recv_done(c);
-	if (!m) {
-		fprintf(stderr, "bad message: %s\n", why);
-		return NULL;
-	}
-	if (m->body_case != want) {
-		fprintf(stderr, "expected %s, got %s%s%s\n", ctl_body_name(want), ctl_body_name(m->body_case),
-			m->body_case == RDMA_CTL_MSG__BODY_CLOSE && m->close->error ? ": " : "",
-			m->body_case == RDMA_CTL_MSG__BODY_CLOSE && m->close->error ? m->close->error : "");
-		ctl_free(m);
-		return NULL;
-	}
-	return m;
-}
-
-/* Both sides send a hello, then check the peer's. */
-static int handshake(struct rconn *c, const char *role)
-{
-	struct ctl_self self;
-	RdmaCtlMsg msg, *peer;
-	RdmaHello hello;
-	uint8_t tag[32];
-	char why[256];
-	int ret;
-
-	ctl_self_init(&self, role, getenv("CRIU_RDMA_SECRET"));
-	ctl_hello_build(&msg, &hello, tag, &self);
-	if (send_msg(c, &msg))
-		return -1;
-	peer = recv_msg(c, RDMA_CTL_MSG__BODY_HELLO);
-	if (!peer)
-		return -1;
-	ret = ctl_hello_check(peer->hello, &self, why, sizeof(why));
-	if (ret)
-		fprintf(stderr, "peer (%s) refused: %s\n", peer->hello->role, why);
-	ctl_free(peer);
-	return ret;
 }
 
 static int serve(const char *addr, int port, size_t mib)
@@ -118,7 +59,7 @@ static int serve(const char *addr, int port, size_t mib)
 		return 1;
 	printf("serving %zu MiB at %p\n", mib, (void *)mem);
 	fflush(stdout);
-	if (rconn_accept(&c, TIMEOUT_MS * 3) || handshake(&c, "source"))
+	if (rconn_accept(&c, TIMEOUT_MS * 3) || ctl_handshake(&c, "source", TIMEOUT_MS))
 		return 1;
 	/* IOVA == VA: the peer asks for our addresses as they are. */
 	mr = rconn_reg_iova(&c, mem, len, (uintptr_t)mem, IBV_ACCESS_REMOTE_READ);
@@ -138,9 +79,9 @@ static int serve(const char *addr, int port, size_t mib)
 	exp.last = 1;
 	msg.body_case = RDMA_CTL_MSG__BODY_EXPORT;
 	msg.export = &exp;
-	if (send_msg(&c, &msg))
+	if (ctl_send(&c, &msg))
 		return 1;
-	m = recv_msg(&c, RDMA_CTL_MSG__BODY_CLOSE);
+	m = ctl_recv(&c, RDMA_CTL_MSG__BODY_CLOSE, TIMEOUT_MS);
 	if (!m)
 		return 1;
 	printf("peer closed%s%s\n", m->close->error ? ": " : "", m->close->error ? m->close->error : "");
@@ -200,8 +141,7 @@ static long verify(const uint8_t *buf, uint64_t va, uint64_t len)
 static int do_read(const char *addr, int port)
 {
 	unsigned long nreads = 0;
-	RdmaCtlMsg msg, *m;
-	RdmaClose cl;
+	RdmaCtlMsg *m;
 	struct ibv_mr *mr;
 	struct rconn c;
 	uint64_t va, len;
@@ -211,9 +151,9 @@ static int do_read(const char *addr, int port)
 	long bad;
 	int i;
 
-	if (rconn_connect(&c, addr, port, TIMEOUT_MS) || handshake(&c, "target"))
+	if (rconn_connect(&c, addr, port, TIMEOUT_MS) || ctl_handshake(&c, "target", TIMEOUT_MS))
 		return 1;
-	m = recv_msg(&c, RDMA_CTL_MSG__BODY_EXPORT);
+	m = ctl_recv(&c, RDMA_CTL_MSG__BODY_EXPORT, TIMEOUT_MS);
 	if (!m || m->export->n_ranges != 1)
 		return 1;
 	va = m->export->ranges[0]->va;
@@ -252,11 +192,7 @@ static int do_read(const char *addr, int port)
 	}
 	printf("64 random 4 KiB pages verified\n");
 
-	rdma_ctl_msg__init(&msg);
-	rdma_close__init(&cl);
-	msg.body_case = RDMA_CTL_MSG__BODY_CLOSE;
-	msg.close = &cl;
-	if (send_msg(&c, &msg))
+	if (ctl_send_close(&c, NULL))
 		return 1;
 	usleep(100000); /* let the SEND complete before tearing down */
 	rconn_poll(&c, NULL, 0, 0);
