@@ -71,6 +71,7 @@ guest_single() {
 		test/guest/rdma-read.sh \
 		test/guest/criu-plugin.sh \
 		test/guest/lazy-rdma-256m.sh \
+		test/guest/lazy-rdma-stress.sh \
 		test/guest/lazy-tcp.sh \
 		test/guest/lazy-failures.sh
 	local rc=$?

@@ -1,6 +1,6 @@
 #!/bin/bash
 # Lazy (post-copy) migration inside one guest, over RDMA (default) or TCP:
-#   lazy-migrate.sh [rdma|tcp] [MIB]
+#   lazy-migrate.sh [rdma|tcp] [MIB] [WORKLOAD (lazy-pattern, lazy-stress)]
 # A workload fills MIB with a VA-derived pattern; it is dumped with
 # --lazy-pages, restored with empty memory and verifies every page in
 # random order while the pages are still remote.  For RDMA the transport's
@@ -8,6 +8,7 @@
 set -u
 transport=${1:-rdma}
 mib=${2:-64}
+workload=${3:-lazy-pattern}
 top=$PWD
 criu=$top/build/criu
 plugins=$top/build/plugin
@@ -20,10 +21,10 @@ rdma=
 [ "$transport" = rdma ] && rdma=--rdma
 export CRIU_RDMA_STATS=$d/stats
 
-unshare -p -f setsid $top/build/test/tools/lazy-pattern $d $mib < /dev/null > $d/workload.log 2>&1 &
+unshare -p -f setsid $top/build/test/tools/$workload $d $mib < /dev/null > $d/workload.log 2>&1 &
 for _ in $(seq 300); do [ -f $d/ready ] && break; sleep 0.1; done
 [ -f $d/ready ] || fail "workload did not start"
-pid=$(pgrep -f "^$top/build/test/tools/lazy-pattern $d" | head -n 1)
+pid=$(pgrep -f "^$top/build/test/tools/$workload $d" | head -n 1)
 [ -n "$pid" ] || fail "no workload pid"
 
 t0=$(date +%s.%N)
@@ -64,9 +65,10 @@ if [ "$transport" = rdma ]; then
 	expect=$((mib * 256))
 	[ "$fault_pages" -gt 0 ] || fail "no page came by fault over RDMA"
 	[ "$background_pages" -gt 0 ] || fail "no page came by background pull over RDMA"
-	[ "$total" -ge "$expect" ] || fail "only $total of >= $expect pages came over RDMA"
+	# (a workload that drops or moves pages while remote needs fewer)
+	[ "$workload" != lazy-pattern ] || [ "$total" -ge "$expect" ] || fail "only $total of >= $expect pages came over RDMA"
 	grep -q "PS_IOV\|Disconnect from the page server" $img/lazy.log && fail "TCP page server used"
 	grep "export: \|serving\|target finished" $img/dump.log
 	grep "lazy pages over RDMA\|histogram" $img/lazy.log
 fi
-echo "PASS: $transport lazy migration of $mib MiB"
+echo "PASS: $transport lazy migration of $mib MiB ($workload)"
