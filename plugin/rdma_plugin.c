@@ -8,11 +8,28 @@
  * (exported memory), source_server.c (source), target_fetcher.c (target).
  */
 #include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
 
 #include "criu-plugin.h"
 #include "ctl_proto.h"
 #include "rdma_plugin.h"
 #include "rdma_log.h"
+
+long rdma_cfg_int(const char *name, long def)
+{
+	const char *v = getenv(name);
+
+	return v && *v ? strtol(v, NULL, 0) : def;
+}
+
+double rdma_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
 
 static const char *stage_name(int stage)
 {

@@ -19,5 +19,7 @@ int rdma_lazy_disconnect(int status);
 
 /* Settings come from the environment (CRIU_RDMA_*), like other CRIU plugins. */
 long rdma_cfg_int(const char *name, long def);
+/* Monotonic seconds, for the timings the plugin logs. */
+double rdma_now(void);
 
 #endif

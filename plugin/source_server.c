@@ -29,14 +29,6 @@ static bool src_listening;
 static double export_seconds;
 static uint64_t export_bytes;
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 int rdma_lazy_listen(const char *addr, unsigned short port)
 {
 	if (!addr) {
@@ -105,7 +97,7 @@ static int export_task_memory(int img_id, const struct iovec *iovs, unsigned int
 
 int rdma_lazy_export(int img_id, const struct iovec *iovs, unsigned int nr, cr_lazy_pages_read_t read, void *priv)
 {
-	double t0 = now();
+	double t0 = rdma_now();
 	int ret;
 
 	if (!src_listening) {
@@ -113,7 +105,7 @@ int rdma_lazy_export(int img_id, const struct iovec *iovs, unsigned int nr, cr_l
 		return -1;
 	}
 	ret = export_task_memory(img_id, iovs, nr, read, priv);
-	export_seconds += now() - t0;
+	export_seconds += rdma_now() - t0;
 	pr_info("exported task %d: %u ranges\n", img_id, nr);
 	return ret;
 }
@@ -219,7 +211,7 @@ int rdma_lazy_serve(void)
 
 	pr_info("export: %.1f MiB copied and pinned in %.3f s (%.3f s/GiB)\n", export_bytes / 1048576.0, export_seconds,
 		export_bytes ? export_seconds / (export_bytes / 1073741824.0) : 0.0);
-	t0 = now();
+	t0 = rdma_now();
 	if (rconn_accept(&src_conn, rdma_cfg_int("CRIU_RDMA_ACCEPT_TIMEOUT_MS", 600000)))
 		goto out;
 	if (ctl_handshake(&src_conn, "source", rdma_cfg_int("CRIU_RDMA_TIMEOUT_MS", 10000)))
@@ -228,7 +220,7 @@ int rdma_lazy_serve(void)
 		goto out;
 	pr_info("serving %.1f MiB to the target with one-sided READs\n", export_bytes / 1048576.0);
 	ret = wait_for_target();
-	pr_info("target finished after %.3f s; releasing %.1f MiB\n", now() - t0, export_bytes / 1048576.0);
+	pr_info("target finished after %.3f s; releasing %.1f MiB\n", rdma_now() - t0, export_bytes / 1048576.0);
 out:
 	release_exports();
 	return ret;

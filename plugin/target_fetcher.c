@@ -64,21 +64,6 @@ static struct {
 	unsigned long hist[24]; /* fault latency, log2 buckets of microseconds */
 } tf;
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-long rdma_cfg_int(const char *name, long def)
-{
-	const char *v = getenv(name);
-
-	return v && *v ? strtol(v, NULL, 0) : def;
-}
-
 static int recv_export_table(void)
 {
 	int timeout = (int)rdma_cfg_int("CRIU_RDMA_TIMEOUT_MS", 10000);
@@ -156,7 +141,7 @@ int rdma_lazy_connect(const char *addr, unsigned short port, int *event_fd)
 		pr_err("--rdma needs --address and --port of the source\n");
 		return -1;
 	}
-	tf.t_connect = now();
+	tf.t_connect = rdma_now();
 	if (rconn_connect(&tf.conn, addr, port, timeout) || ctl_handshake(&tf.conn, "target", timeout) ||
 	    recv_export_table() || setup_pool() || setup_epoll(event_fd))
 		return -1;
@@ -228,7 +213,7 @@ static int dispatch(void)
 
 static void account(struct fetch_req *r)
 {
-	double us = (now() - r->t_start) * 1e6;
+	double us = (rdma_now() - r->t_start) * 1e6;
 	unsigned int b = 0;
 
 	tf.bytes += r->len;
@@ -299,7 +284,7 @@ int rdma_lazy_fetch(unsigned long img_id, unsigned long vaddr, unsigned long nr_
 		.priv = priv,
 		.fault = flags & CR_LAZY_FETCH_FAULT,
 		.len = nr_pages * tf.page,
-		.t_start = now(),
+		.t_start = rdma_now(),
 	};
 	enqueue(r);
 	if (dispatch())
@@ -336,7 +321,7 @@ static int cmp_double(const void *a, const void *b)
 
 static void report(void)
 {
-	double p50 = 0, p99 = 0, secs = now() - tf.t_connect;
+	double p50 = 0, p99 = 0, secs = rdma_now() - tf.t_connect;
 	const char *path = getenv("CRIU_RDMA_STATS");
 	char hist[512];
 	size_t off = 0;

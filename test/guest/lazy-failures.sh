@@ -19,6 +19,12 @@ start_workload() { # DIR MIB -> pid
 	pgrep -f "^$top/build/test/tools/lazy-pattern $1" | head -n 1
 }
 state() { awk '/^State:/ { print $2 }' /proc/$1/status 2>/dev/null; }
+start_dump() { # DIR PID PORT: a lazy RDMA dump serving in the background (pid in $dump)
+	$criu dump -t $2 -D $1/img --lazy-pages --rdma --address $CRR_IP --port $3 --libdir $plugins \
+		-o dump.log -v4 &
+	dump=$!
+	wait_log $1/img/dump.log "export: " || fail "dump did not reach serving"
+}
 wait_log() { # FILE PATTERN
 	for _ in $(seq 600); do grep -q "$2" $1 2>/dev/null && return 0; sleep 0.1; done
 	return 1
@@ -40,10 +46,7 @@ echo "case 1 done"
 # 2. version mismatch
 d=$(mktemp -d); mkdir $d/img
 pid=$(start_workload $d 8)
-$criu dump -t $pid -D $d/img --lazy-pages --rdma --address $CRR_IP --port 7491 --libdir $plugins \
-	-o dump.log -v4 &
-dump=$!
-wait_log $d/img/dump.log "export: " || fail "dump did not reach serving"
+start_dump $d $pid 7491
 CRIU_RDMA_TEST_FAKE_VERSION=99 $criu lazy-pages --page-server --rdma --address $CRR_IP --port 7491 \
 	-D $d/img --libdir $plugins -o lazy.log -v4 &
 lazy=$!
@@ -67,10 +70,7 @@ echo "case 2 done"
 # 3. source killed mid-transfer
 d=$(mktemp -d); mkdir $d/img
 pid=$(start_workload $d 128)
-$criu dump -t $pid -D $d/img --lazy-pages --rdma --address $CRR_IP --port 7492 --libdir $plugins \
-	-o dump.log -v4 &
-dump=$!
-wait_log $d/img/dump.log "export: " || fail "dump did not reach serving"
+start_dump $d $pid 7492
 sleep 0.5
 $criu lazy-pages --page-server --rdma --address $CRR_IP --port 7492 -D $d/img --libdir $plugins \
 	-o lazy.log -v4 &
