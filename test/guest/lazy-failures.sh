@@ -5,7 +5,8 @@
 #  2. protocol version mismatch (test hook): the target refuses with a clear
 #     error naming the version, and the source's tree is left running;
 #  3. the source killed mid-transfer: the target exits with an error in
-#     bounded time, nothing hangs.
+#     bounded time, nothing hangs;
+#  4. no source at the address: the target fails with an error naming it.
 set -u
 top=$PWD
 criu=$top/build/criu
@@ -88,5 +89,25 @@ grep -i "error" $d/img/lazy.log | head -5
 grep -q "lost the connection\|source disconnected\|failed:" $d/img/lazy.log || fail "no clear error on the target"
 pkill -9 -f "lazy-pattern $d" 2>/dev/null
 echo "case 3 done"
+
+# 4. no source at the given address/port: the target says so and exits
+d=$(mktemp -d); mkdir $d/img
+pid=$(start_workload $d 8)
+start_dump $d $pid 7493
+mkdir -p $d/work
+$criu lazy-pages --page-server --rdma --address $CRR_IP --port 7499 -D $d/img -W $d/work --libdir $plugins \
+	-o lazy.log -v4 &
+lazy=$!
+for _ in $(seq 100); do [ -S $d/work/lazy-pages.socket ] && break; sleep 0.1; done
+start=$(date +%s)
+$criu restore --lazy-pages -D $d/img -W $d/work -d -o restore.log -v4
+timeout 60 tail --pid=$lazy -f /dev/null || fail "target hung with no source"
+wait $lazy && fail "lazy-pages succeeded with no source"
+echo "no source: target gave up after $(( $(date +%s) - start )) s"
+grep "cannot connect\|REJECTED\|UNREACHABLE" $d/work/lazy.log | head -3
+grep -q "cannot connect to $CRR_IP:7499" $d/work/lazy.log || fail "no clear error naming the source"
+kill -9 $dump
+pkill -9 -f "lazy-pattern $d" 2>/dev/null
+echo "case 4 done"
 
 [ $failed -eq 0 ] && echo "PASS: failure cases" || exit 1
