@@ -16,21 +16,30 @@ int ctl_send(struct rconn *c, const RdmaCtlMsg *msg)
 	return rconn_send(c, buf, (size_t)len, 10000);
 }
 
-RdmaCtlMsg *ctl_recv(struct rconn *c, RdmaCtlMsg__BodyCase want, int timeout_ms)
+RdmaCtlMsg *ctl_recv_any(struct rconn *c, int timeout_ms, bool *timed_out)
 {
 	const void *buf;
 	RdmaCtlMsg *m;
 	char why[256];
 	ssize_t len = rconn_recv(c, &buf, timeout_ms);
 
-	if (len <= 0) {
-		pr_err("no %s message from the peer%s\n", ctl_body_name(want), len == 0 ? " (timed out)" : "");
+	*timed_out = len == 0;
+	if (len <= 0)
 		return NULL;
-	}
 	m = ctl_unpack(buf, (size_t)len, why, sizeof(why));
 	rconn_recv_done(c);
-	if (!m) {
+	if (!m)
 		pr_err("refusing a control message: %s\n", why);
+	return m;
+}
+
+RdmaCtlMsg *ctl_recv(struct rconn *c, RdmaCtlMsg__BodyCase want, int timeout_ms)
+{
+	bool timed_out;
+	RdmaCtlMsg *m = ctl_recv_any(c, timeout_ms, &timed_out);
+
+	if (!m) {
+		pr_err("no %s message from the peer%s\n", ctl_body_name(want), timed_out ? " (timed out)" : "");
 		return NULL;
 	}
 	if (m->body_case != want) {

@@ -7,6 +7,11 @@
 #include "rdma_conn.h"
 
 int ctl_send(struct rconn *c, const RdmaCtlMsg *msg);
+/*
+ * Next message of any type.  NULL on a timeout (*timed_out set) or on an
+ * error: a lost connection or a malformed message, which is logged.
+ */
+RdmaCtlMsg *ctl_recv_any(struct rconn *c, int timeout_ms, bool *timed_out);
 /* Next message, which must be of type @want (a close carrying an error is reported). */
 RdmaCtlMsg *ctl_recv(struct rconn *c, RdmaCtlMsg__BodyCase want, int timeout_ms);
 /* Both sides send a hello, then check the peer's; @role is "source" or "target". */

@@ -157,21 +157,13 @@ out:
 static int wait_for_target(void)
 {
 	for (;;) {
-		const void *buf;
-		char why[256];
-		RdmaCtlMsg *m;
-		ssize_t len = rconn_recv(&src_conn, &buf, 1000);
+		bool timed_out;
+		RdmaCtlMsg *m = ctl_recv_any(&src_conn, 1000, &timed_out);
 
-		if (len == 0)
+		if (!m && timed_out)
 			continue;
-		if (len < 0) {
-			pr_err("the target went away before all pages were copied\n");
-			return -1;
-		}
-		m = ctl_unpack(buf, (size_t)len, why, sizeof(why));
-		rconn_recv_done(&src_conn);
 		if (!m) {
-			pr_err("refusing a control message: %s\n", why);
+			pr_err("serving ended before the target had all pages\n");
 			return -1;
 		}
 		if (m->body_case == RDMA_CTL_MSG__BODY_CLOSE) {
