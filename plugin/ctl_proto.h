@@ -13,7 +13,8 @@
 
 #include "rdma-ctl.pb-c.h"
 
-#define RDMA_CTL_VERSION 1
+/* 2: after the export table the target opens a second connection, the fault lane */
+#define RDMA_CTL_VERSION 2
 /* One control message fits one receive slot. */
 #define RDMA_CTL_MAX_MSG (64 * 1024)
 /* Ranges per export chunk, so a chunk always fits RDMA_CTL_MAX_MSG. */

@@ -112,10 +112,32 @@ static int post_recv(struct rconn *c, unsigned int slot)
 	return ibv_post_recv(c->qp, &wr, &bad);
 }
 
+/* An RC QP on @id in the connection's PD, completing into its CQs. */
+static int create_qp(struct rconn *c, struct rdma_cm_id *id)
+{
+	struct ibv_qp_init_attr qa = {
+		.send_cq = c->send_cq,
+		.recv_cq = c->recv_cq,
+		.qp_type = IBV_QPT_RC,
+		.cap = {
+			.max_send_wr = c->sq_depth,
+			.max_recv_wr = RCONN_RECV_SLOTS,
+			.max_send_sge = 1,
+			.max_recv_sge = 1,
+		},
+		.sq_sig_all = 1,
+	};
+
+	if (rdma_create_qp(id, c->pd, &qa)) {
+		pr_perror("rdma_create_qp");
+		return -1;
+	}
+	return 0;
+}
+
 /* PD, CQs, QP and control buffers on the device @id is bound to. */
 static int setup_qp(struct rconn *c, struct rdma_cm_id *id)
 {
-	struct ibv_qp_init_attr qa = {};
 	struct ibv_device_attr da;
 	size_t ctl_len = (size_t)(RCONN_RECV_SLOTS + RCONN_SEND_SLOTS) * RDMA_CTL_MAX_MSG;
 	unsigned int i;
@@ -144,18 +166,8 @@ static int setup_qp(struct rconn *c, struct rdma_cm_id *id)
 		pr_perror("cannot create completion queues");
 		return -1;
 	}
-	qa.send_cq = c->send_cq;
-	qa.recv_cq = c->recv_cq;
-	qa.qp_type = IBV_QPT_RC;
-	qa.cap.max_send_wr = c->sq_depth;
-	qa.cap.max_recv_wr = RCONN_RECV_SLOTS;
-	qa.cap.max_send_sge = 1;
-	qa.cap.max_recv_sge = 1;
-	qa.sq_sig_all = 1;
-	if (rdma_create_qp(id, c->pd, &qa)) {
-		pr_perror("rdma_create_qp");
+	if (create_qp(c, id))
 		return -1;
-	}
 	c->qp = id->qp;
 
 	c->stash = calloc(c->sq_depth, sizeof(*c->stash));
@@ -208,7 +220,12 @@ int rconn_listen(struct rconn *c, const char *addr, int port)
 	return 0;
 }
 
-int rconn_accept(struct rconn *c, int timeout_ms)
+/*
+ * Waits for a connect request and accepts it: the first one gets the PD,
+ * CQs, QP and control buffers (@lane false), a later one only a QP of its
+ * own on them (@lane true).
+ */
+static int accept_one(struct rconn *c, bool lane, int timeout_ms)
 {
 	struct rdma_conn_param cp = {};
 	struct rdma_cm_event *ev;
@@ -221,12 +238,17 @@ int rconn_accept(struct rconn *c, int timeout_ms)
 	peer_depth = ev->param.conn.initiator_depth;
 	rdma_ack_cm_event(ev);
 
-	if (setup_qp(c, id)) {
+	if (lane ? create_qp(c, id) : setup_qp(c, id)) {
 		rdma_reject(id, NULL, 0);
 		rdma_destroy_id(id);
 		return -1;
 	}
-	c->id = id;
+	if (lane) {
+		c->lane_id = id;
+		c->lane_qp = id->qp;
+	} else {
+		c->id = id;
+	}
 	/* We answer the peer's READs: as many as it will issue, as we can. */
 	cp.responder_resources = peer_depth < c->max_reads ? peer_depth : c->max_reads;
 	cp.initiator_depth = cp.responder_resources;
@@ -238,24 +260,42 @@ int rconn_accept(struct rconn *c, int timeout_ms)
 	if (cm_wait(c, RDMA_CM_EVENT_ESTABLISHED, &ev, timeout_ms))
 		return -1;
 	rdma_ack_cm_event(ev);
+	return 0;
+}
+
+int rconn_accept(struct rconn *c, int timeout_ms)
+{
+	if (accept_one(c, false, timeout_ms))
+		return -1;
 	c->connected = true;
 	return 0;
 }
 
-int rconn_connect(struct rconn *c, const char *addr, int port, int timeout_ms)
+int rconn_accept_lane(struct rconn *c, int timeout_ms)
+{
+	return accept_one(c, true, timeout_ms);
+}
+
+/*
+ * Resolves @addr:@port on a new id of the connection's event channel and
+ * connects it: the first id gets the PD, CQs, QP and control buffers (@lane
+ * false), a lane only a QP of its own on them.  Returns the READ depth the
+ * responder granted, or -1.
+ */
+static int connect_one(struct rconn *c, struct rdma_cm_id **idp, bool lane, const char *addr, int port, int timeout_ms)
 {
 	struct rdma_conn_param cp = {};
 	struct sockaddr_storage ss;
 	struct rdma_cm_event *ev;
+	unsigned int depth;
 
-	memset(c, 0, sizeof(*c));
-	if (resolve(addr, port, &ss) || cm_channel(c))
+	if (resolve(addr, port, &ss))
 		return -1;
-	if (rdma_create_id(c->ec, &c->id, c, RDMA_PS_TCP)) {
+	if (rdma_create_id(c->ec, idp, c, RDMA_PS_TCP)) {
 		pr_perror("rdma_create_id");
 		return -1;
 	}
-	if (rdma_resolve_addr(c->id, NULL, (struct sockaddr *)&ss, timeout_ms)) {
+	if (rdma_resolve_addr(*idp, NULL, (struct sockaddr *)&ss, timeout_ms)) {
 		pr_perror("cannot resolve %s to an RDMA device", addr);
 		return -1;
 	}
@@ -264,18 +304,18 @@ int rconn_connect(struct rconn *c, const char *addr, int port, int timeout_ms)
 		return -1;
 	}
 	rdma_ack_cm_event(ev);
-	if (rdma_resolve_route(c->id, timeout_ms) || cm_wait(c, RDMA_CM_EVENT_ROUTE_RESOLVED, &ev, timeout_ms + 1000)) {
+	if (rdma_resolve_route(*idp, timeout_ms) || cm_wait(c, RDMA_CM_EVENT_ROUTE_RESOLVED, &ev, timeout_ms + 1000)) {
 		pr_err("cannot resolve a route to %s\n", addr);
 		return -1;
 	}
 	rdma_ack_cm_event(ev);
-	if (setup_qp(c, c->id))
+	if (lane ? create_qp(c, *idp) : setup_qp(c, *idp))
 		return -1;
 	cp.initiator_depth = c->max_reads;
 	cp.responder_resources = c->max_reads;
 	cp.retry_count = 7;
 	cp.rnr_retry_count = 7;
-	if (rdma_connect(c->id, &cp)) {
+	if (rdma_connect(*idp, &cp)) {
 		pr_perror("rdma_connect to %s:%d", addr, port);
 		return -1;
 	}
@@ -284,18 +324,51 @@ int rconn_connect(struct rconn *c, const char *addr, int port, int timeout_ms)
 		return -1;
 	}
 	/* The READ depth actually granted by the responder. */
-	if (ev->param.conn.initiator_depth && ev->param.conn.initiator_depth < c->max_reads)
-		c->max_reads = ev->param.conn.initiator_depth;
+	depth = c->max_reads;
+	if (ev->param.conn.initiator_depth && ev->param.conn.initiator_depth < depth)
+		depth = ev->param.conn.initiator_depth;
 	rdma_ack_cm_event(ev);
+	return (int)depth;
+}
+
+int rconn_connect(struct rconn *c, const char *addr, int port, int timeout_ms)
+{
+	int depth;
+
+	memset(c, 0, sizeof(*c));
+	if (cm_channel(c))
+		return -1;
+	depth = connect_one(c, &c->id, false, addr, port, timeout_ms);
+	if (depth < 0)
+		return -1;
+	c->max_reads = (unsigned int)depth;
 	c->connected = true;
 	pr_info("connected to %s:%d through %s, %u READs in flight\n", addr, port, rconn_dev_name(c), c->max_reads);
 	return 0;
 }
 
+int rconn_connect_lane(struct rconn *c, const char *addr, int port, int timeout_ms)
+{
+	int depth = connect_one(c, &c->lane_id, true, addr, port, timeout_ms);
+
+	if (depth < 0)
+		return -1;
+	c->lane_qp = c->lane_id->qp;
+	c->lane_reads = (unsigned int)depth;
+	return 0;
+}
+
 void rconn_close(struct rconn *c)
 {
-	if (c->connected && !c->peer_gone)
+	if (c->connected && !c->peer_gone) {
 		rdma_disconnect(c->id);
+		if (c->lane_qp)
+			rdma_disconnect(c->lane_id);
+	}
+	if (c->lane_qp)
+		rdma_destroy_qp(c->lane_id);
+	if (c->lane_id)
+		rdma_destroy_id(c->lane_id);
 	if (c->qp)
 		rdma_destroy_qp(c->id);
 	if (c->ctl_mr)
@@ -524,7 +597,7 @@ struct ibv_mr *rconn_reg_iova(struct rconn *c, void *addr, size_t len, uint64_t 
 	return ibv_reg_mr_iova2(c->pd, addr, len, iova, access);
 }
 
-int rconn_post_read(struct rconn *c, void *local, uint32_t lkey, uint64_t raddr, uint32_t rkey, uint32_t len,
+int rconn_post_read(struct rconn *c, bool lane, void *local, uint32_t lkey, uint64_t raddr, uint32_t rkey, uint32_t len,
 		    uint64_t wr_id)
 {
 	struct ibv_sge sge = { .addr = (uintptr_t)local, .length = len, .lkey = lkey };
@@ -536,5 +609,5 @@ int rconn_post_read(struct rconn *c, void *local, uint32_t lkey, uint64_t raddr,
 		.wr.rdma = { .remote_addr = raddr, .rkey = rkey },
 	}, *bad;
 
-	return ibv_post_send(c->qp, &wr, &bad) ? -1 : 0;
+	return ibv_post_send(lane ? c->lane_qp : c->qp, &wr, &bad) ? -1 : 0;
 }

@@ -31,6 +31,14 @@ struct rconn {
 	struct ibv_cq *recv_cq;		  /* control messages in */
 	struct ibv_qp *qp;
 	unsigned int max_reads; /* READs we may have outstanding */
+	/*
+	 * An optional second connection, the lane: its own RC QP on the same
+	 * PD and CQs.  An RC QP answers READs in order, so READs that must
+	 * not wait behind others (page faults) take the lane.
+	 */
+	struct rdma_cm_id *lane_id;
+	struct ibv_qp *lane_qp;
+	unsigned int lane_reads; /* READs we may have outstanding on the lane */
 	unsigned int sq_depth;
 
 	uint8_t *ctl_buf; /* RCONN_RECV_SLOTS receive slots + RCONN_SEND_SLOTS */
@@ -50,6 +58,9 @@ int rconn_listen(struct rconn *c, const char *addr, int port);
 int rconn_accept(struct rconn *c, int timeout_ms);
 /* Target side: connect to @addr:@port within @timeout_ms. */
 int rconn_connect(struct rconn *c, const char *addr, int port, int timeout_ms);
+/* The lane: the source accepts, the target opens, a second connection after the first. */
+int rconn_accept_lane(struct rconn *c, int timeout_ms);
+int rconn_connect_lane(struct rconn *c, const char *addr, int port, int timeout_ms);
 void rconn_close(struct rconn *c);
 
 /* Name of the device the connection (or listener) is bound to. */
@@ -69,8 +80,8 @@ int rconn_recv_done(struct rconn *c);
 struct ibv_mr *rconn_reg(struct rconn *c, void *addr, size_t len, int access);
 struct ibv_mr *rconn_reg_iova(struct rconn *c, void *addr, size_t len, uint64_t iova, int access);
 
-/* Posts one RDMA READ of @len bytes from @raddr/@rkey into @local/@lkey. */
-int rconn_post_read(struct rconn *c, void *local, uint32_t lkey, uint64_t raddr, uint32_t rkey, uint32_t len,
+/* Posts one RDMA READ of @len bytes from @raddr/@rkey into @local/@lkey, on the lane if @lane. */
+int rconn_post_read(struct rconn *c, bool lane, void *local, uint32_t lkey, uint64_t raddr, uint32_t rkey, uint32_t len,
 		    uint64_t wr_id);
 /*
  * Reaps up to @n READ/SEND completions.  With @timeout_ms > 0 waits on the

@@ -7,9 +7,12 @@
  * connection), ctl_proto.c + ctl_io.c (control protocol), export_table.c
  * (exported memory), source_server.c (source), target_fetcher.c (target).
  */
+#include <fcntl.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "criu-plugin.h"
 #include "ctl_proto.h"
@@ -29,6 +32,43 @@ double rdma_now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/*
+ * An rdma_cm id belongs to the network namespace of the thread that creates
+ * it, and rxe devices serve only the namespace their netdev lives in.  When
+ * CRIU runs in another namespace than the RDMA device (a containerised CRIU,
+ * or zdtm's test container), CRIU_RDMA_NETNS names the device's namespace
+ * (e.g. /run/netns/NAME) and the ids are created there; everything else
+ * stays in CRIU's own namespace.
+ */
+int rdma_netns_enter(void)
+{
+	const char *path = getenv("CRIU_RDMA_NETNS");
+	int target, saved;
+
+	if (!path || !*path)
+		return -2;
+	saved = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	target = open(path, O_RDONLY | O_CLOEXEC);
+	if (saved < 0 || target < 0 || setns(target, CLONE_NEWNET)) {
+		pr_perror("cannot enter the network namespace %s (CRIU_RDMA_NETNS)", path);
+		if (saved >= 0)
+			close(saved);
+		saved = -1;
+	}
+	if (target >= 0)
+		close(target);
+	return saved;
+}
+
+void rdma_netns_leave(int saved)
+{
+	if (saved < 0)
+		return;
+	if (setns(saved, CLONE_NEWNET))
+		pr_perror("cannot return to CRIU's network namespace");
+	close(saved);
 }
 
 static const char *stage_name(int stage)

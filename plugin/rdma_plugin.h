@@ -19,6 +19,13 @@ int rdma_lazy_disconnect(int status);
 
 /* Settings come from the environment (CRIU_RDMA_*), like other CRIU plugins. */
 long rdma_cfg_int(const char *name, long def);
+/*
+ * Around rdma_cm id creation: enter the namespace CRIU_RDMA_NETNS names.
+ * Returns the handle for rdma_netns_leave(), -2 if the setting is unset, -1
+ * (logged) if the namespace cannot be entered.
+ */
+int rdma_netns_enter(void);
+void rdma_netns_leave(int saved);
 /* Monotonic seconds, for the timings the plugin logs. */
 double rdma_now(void);
 

@@ -31,6 +31,8 @@ static uint64_t export_bytes;
 
 int rdma_lazy_listen(const char *addr, unsigned short port)
 {
+	int ns, ret;
+
 	if (!addr) {
 		pr_err("--rdma needs --address: the IP address whose RDMA device serves the pages\n");
 		return -1;
@@ -39,7 +41,12 @@ int rdma_lazy_listen(const char *addr, unsigned short port)
 		pr_err("--rdma needs --port\n");
 		return -1;
 	}
-	if (rconn_listen(&src_conn, addr, port)) {
+	ns = rdma_netns_enter();
+	if (ns == -1)
+		return -1;
+	ret = rconn_listen(&src_conn, addr, port);
+	rdma_netns_leave(ns);
+	if (ret) {
 		rconn_close(&src_conn);
 		return -1;
 	}
@@ -208,7 +215,8 @@ int rdma_lazy_serve(void)
 		goto out;
 	if (ctl_handshake(&src_conn, "source", rdma_cfg_int("CRIU_RDMA_TIMEOUT_MS", 10000)))
 		goto out;
-	if (send_export_table())
+	/* the target then opens its fault lane, a second connection */
+	if (send_export_table() || rconn_accept_lane(&src_conn, rdma_cfg_int("CRIU_RDMA_TIMEOUT_MS", 10000)))
 		goto out;
 	pr_info("serving %.1f MiB to the target with one-sided READs\n", export_bytes / 1048576.0);
 	ret = wait_for_target();

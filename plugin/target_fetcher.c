@@ -4,11 +4,18 @@
  * memory at the dump-time VA.
  *
  * A request is split into READs of at most read_size bytes, each into its
- * own slot of a registered staging pool; when a READ completes its bytes are
- * copied to CRIU's buffer, and when the last one lands CRIU's completion runs
- * (which does UFFDIO_COPY).  Fault READs are queued ahead of background ones
- * and background READs never take the last slots, so a fault is posted at
- * once even while a large background pull is in flight.
+ * own slot of a registered staging pool; when the last one lands the bytes
+ * go to CRIU's buffer and CRIU's completion runs (which does UFFDIO_COPY).
+ *
+ * Faults never wait behind background work: they have slots of their own
+ * and take a second QP (the connection's lane), because an RC QP answers
+ * READs strictly in order and one background READ of 256 KiB ahead of a
+ * fault would delay it by the whole transfer.
+ *
+ * CRIU hands every request of a task the same buffer and expects it to hold
+ * a request's data only when that request completes.  With two QPs requests
+ * complete out of order, so a request of several READs gathers its data in
+ * a private buffer and moves it into CRIU's buffer at completion.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,12 +29,12 @@
 #include "rdma_plugin.h"
 #include "rdma_log.h"
 
-#define FAULT_RESERVED_SLOTS 2
-#define MAX_LAT_SAMPLES	     (1 << 20)
+#define MAX_LAT_SAMPLES (1 << 20)
 
 struct fetch_req {
 	unsigned long img_id, vaddr, nr_pages;
 	uint8_t *buf;
+	uint8_t *stage; /* private buffer of a request of several READs */
 	cr_lazy_pages_complete_t complete;
 	void *priv;
 	bool fault;
@@ -49,7 +56,8 @@ static struct {
 	int epfd;
 	long page;
 	uint32_t read_size;
-	unsigned int nr_slots, busy_slots, busy_bg;
+	/* slots [0, nr_bg) READ on the main QP, [nr_bg, nr_slots) on the lane */
+	unsigned int nr_slots, nr_bg, busy_slots, busy_bg;
 	uint8_t *pool;
 	struct ibv_mr *pool_mr;
 	struct slot *slots;
@@ -102,7 +110,8 @@ static int recv_export_table(void)
 
 static int setup_pool(void)
 {
-	tf.nr_slots = tf.conn.max_reads;
+	tf.nr_bg = tf.conn.max_reads;
+	tf.nr_slots = tf.nr_bg + tf.conn.lane_reads;
 	tf.read_size = (uint32_t)rdma_cfg_int("CRIU_RDMA_READ_SIZE", 256 * 1024);
 	tf.read_size = (tf.read_size + tf.page - 1) / tf.page * tf.page;
 	tf.slots = calloc(tf.nr_slots, sizeof(*tf.slots));
@@ -135,6 +144,7 @@ static int setup_epoll(int *event_fd)
 int rdma_lazy_connect(const char *addr, unsigned short port, int *event_fd)
 {
 	int timeout = (int)rdma_cfg_int("CRIU_RDMA_TIMEOUT_MS", 10000);
+	int ns, ret;
 
 	tf.page = sysconf(_SC_PAGESIZE);
 	if (!addr || !port) {
@@ -142,11 +152,16 @@ int rdma_lazy_connect(const char *addr, unsigned short port, int *event_fd)
 		return -1;
 	}
 	tf.t_connect = rdma_now();
-	if (rconn_connect(&tf.conn, addr, port, timeout) || ctl_handshake(&tf.conn, "target", timeout) ||
-	    recv_export_table() || setup_pool() || setup_epoll(event_fd))
+	ns = rdma_netns_enter();
+	if (ns == -1)
 		return -1;
-	pr_info("source exports %zu task(s); READs of up to %u KiB, %u in flight\n", tf.table.nr, tf.read_size >> 10,
-		tf.nr_slots);
+	ret = rconn_connect(&tf.conn, addr, port, timeout) || ctl_handshake(&tf.conn, "target", timeout) ||
+	      recv_export_table() || rconn_connect_lane(&tf.conn, addr, port, timeout);
+	rdma_netns_leave(ns);
+	if (ret || setup_pool() || setup_epoll(event_fd))
+		return -1;
+	pr_info("source exports %zu task(s); READs of up to %u KiB, %u background and %u fault READs in flight\n",
+		tf.table.nr, tf.read_size >> 10, tf.nr_bg, tf.nr_slots - tf.nr_bg);
 	return 0;
 }
 
@@ -180,9 +195,13 @@ static int post_one(struct fetch_req *r, struct fetch_req **head)
 		len = tf.read_size;
 	if (len > range->va + range->len - va)
 		len = range->va + range->len - va;
-	for (s = 0; tf.slots[s].req; s++)
+	if (len < r->len && !r->stage && !(r->stage = malloc(r->len))) {
+		pr_err("no memory to stage %llu bytes\n", (unsigned long long)r->len);
+		return -1;
+	}
+	for (s = r->fault ? tf.nr_bg : 0; tf.slots[s].req; s++)
 		;
-	if (rconn_post_read(&tf.conn, tf.pool + (size_t)s * tf.read_size, tf.pool_mr->lkey, va, range->rkey,
+	if (rconn_post_read(&tf.conn, r->fault, tf.pool + (size_t)s * tf.read_size, tf.pool_mr->lkey, va, range->rkey,
 			    (uint32_t)len, s)) {
 		pr_perror("cannot post a READ");
 		return -1;
@@ -199,13 +218,13 @@ static int post_one(struct fetch_req *r, struct fetch_req **head)
 	return 0;
 }
 
-/* Faults first; background work never takes the slots kept for faults. */
+/* Each queue into its own slots and onto its own QP. */
 static int dispatch(void)
 {
-	while (tf.fault_q && tf.busy_slots < tf.nr_slots)
+	while (tf.fault_q && tf.busy_slots - tf.busy_bg < tf.nr_slots - tf.nr_bg)
 		if (post_one(tf.fault_q, &tf.fault_q))
 			return -1;
-	while (tf.bg_q && tf.busy_slots < tf.nr_slots && tf.busy_bg + FAULT_RESERVED_SLOTS < tf.nr_slots)
+	while (tf.bg_q && tf.busy_bg < tf.nr_bg)
 		if (post_one(tf.bg_q, &tf.bg_q))
 			return -1;
 	return 0;
@@ -250,7 +269,7 @@ static int reap(int timeout_ms)
 			       ibv_wc_status_str(wc[i].status));
 			return -1;
 		}
-		memcpy(r->buf + s->off, tf.pool + wc[i].wr_id * tf.read_size, s->len);
+		memcpy((r->stage ?: r->buf) + s->off, tf.pool + wc[i].wr_id * tf.read_size, s->len);
 		s->req = NULL;
 		tf.busy_slots--;
 		if (!r->fault)
@@ -259,7 +278,10 @@ static int reap(int timeout_ms)
 			int ret;
 
 			account(r);
+			if (r->stage)
+				memcpy(r->buf, r->stage, r->len);
 			ret = r->complete(r->img_id, r->vaddr, r->nr_pages, r->priv);
+			free(r->stage);
 			free(r);
 			if (ret < 0)
 				return -1;

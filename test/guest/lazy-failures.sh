@@ -2,8 +2,9 @@
 # Failure cases of the RDMA lazy-pages transport, in one guest:
 #  1. an address no RDMA device serves: the dump fails before freezing and
 #     the workload keeps running;
-#  2. protocol version mismatch (test hook): the target refuses with a clear
-#     error naming the version, and the source's tree is left running;
+#  2. protocol version, page size (test hooks) or shared secret differ: the
+#     target refuses with a clear error naming what differs, and the source's
+#     tree is left running;
 #  3. the source killed mid-transfer: the target exits with an error in
 #     bounded time, nothing hangs;
 #  4. no source at the address: the target fails with an error naming it.
@@ -44,28 +45,36 @@ grep -q "Dumping processes\|Seizing" $d/img/dump.log && ! grep -q "Freezing" $d/
 touch $d/check; sleep 1; grep -q ^OK $d/result || fail "workload damaged after refused dump"
 echo "case 1 done"
 
-# 2. version mismatch
-d=$(mktemp -d); mkdir $d/img
-pid=$(start_workload $d 8)
-start_dump $d $pid 7491
-CRIU_RDMA_TEST_FAKE_VERSION=99 $criu lazy-pages --page-server --rdma --address $CRR_IP --port 7491 \
-	-D $d/img --libdir $plugins -o lazy.log -v4 &
-lazy=$!
-sleep 0.5
-# the daemon connects to the source once the restore hands it the tasks
-$criu restore --lazy-pages -D $d/img -d --libdir $plugins -o restore.log -v4
-timeout 60 tail --pid=$lazy -f /dev/null || fail "target hung on a version mismatch"
-wait $lazy && fail "lazy-pages accepted a mismatched version"
-grep "protocol version differs" $d/img/lazy.log || fail "target log does not name the version"
-timeout 60 tail --pid=$dump -f /dev/null || fail "source dump hung after the refusal"
-wait $dump && fail "source dump claims success after the refusal"
-grep "protocol version differs\|target failed\|went away" $d/img/dump.log | head -3
-# the half-restored copy has no pages to get: remove it, keep the source's
-for p in $(pgrep -f "lazy-pattern $d"); do [ "$p" = "$pid" ] || kill -9 $p; done
-[ -n "$(state $pid)" ] && [ "$(state $pid)" != T ] || fail "source tree not left running: '$(state $pid)'"
-touch $d/check
-for _ in $(seq 100); do [ -f $d/result ] && break; sleep 0.1; done
-grep ^OK $d/result || fail "source workload damaged after the refusal"
+# 2. the handshake refused: the target names what differs, the source's tree
+#    is left running and intact.  refused_handshake PORT "VAR=VALUE" WHAT:
+#    VAR is set for the target only (a test hook or a setting).
+refused_handshake() {
+	local port=$1 env=$2 what=$3
+	d=$(mktemp -d); mkdir $d/img
+	pid=$(start_workload $d 8)
+	start_dump $d $pid $port
+	env "$env" $criu lazy-pages --page-server --rdma --address $CRR_IP --port $port \
+		-D $d/img --libdir $plugins -o lazy.log -v4 &
+	lazy=$!
+	sleep 0.5
+	# the daemon connects to the source once the restore hands it the tasks
+	$criu restore --lazy-pages -D $d/img -d --libdir $plugins -o restore.log -v4
+	timeout 60 tail --pid=$lazy -f /dev/null || fail "target hung on: $what"
+	wait $lazy && fail "lazy-pages accepted a peer whose $what"
+	grep "$what" $d/img/lazy.log || fail "target log does not say: $what"
+	timeout 60 tail --pid=$dump -f /dev/null || fail "source dump hung after the refusal ($what)"
+	wait $dump && fail "source dump claims success after the refusal ($what)"
+	grep "$what\|target failed\|went away" $d/img/dump.log | head -3
+	# the half-restored copy has no pages to get: remove it, keep the source's
+	for p in $(pgrep -f "lazy-pattern $d"); do [ "$p" = "$pid" ] || kill -9 $p; done
+	[ -n "$(state $pid)" ] && [ "$(state $pid)" != T ] || fail "source tree not left running: '$(state $pid)'"
+	touch $d/check
+	for _ in $(seq 100); do [ -f $d/result ] && break; sleep 0.1; done
+	grep ^OK $d/result || fail "source workload damaged after the refusal ($what)"
+}
+refused_handshake 7491 CRIU_RDMA_TEST_FAKE_VERSION=99 "protocol version differs"
+refused_handshake 7494 CRIU_RDMA_TEST_FAKE_PAGE_SIZE=65536 "page size differs"
+refused_handshake 7495 CRIU_RDMA_SECRET=only-the-target-has-one "shared secret"
 echo "case 2 done"
 
 # 3. source killed mid-transfer

@@ -104,7 +104,7 @@ static int read_range(struct rconn *c, uint8_t *dst, struct ibv_mr *mr, uint64_t
 		while (off < len && inflight < c->max_reads) {
 			uint32_t sz = len - off < CHUNK ? (uint32_t)(len - off) : CHUNK;
 
-			if (rconn_post_read(c, dst + off, mr->lkey, va + off, rkey, sz, off))
+			if (rconn_post_read(c, false, dst + off, mr->lkey, va + off, rkey, sz, off))
 				return -1;
 			off += sz;
 			inflight++;

@@ -1,0 +1,94 @@
+#!/bin/bash
+# CRIU's own zdtm tests, the set CRIU's CI runs lazily, migrated post-copy
+# inside this guest:
+#   zdtm-lazy.sh rdma         --lazy-migrate over --rdma (dump serves over RDMA)
+#   zdtm-lazy.sh tcp          --lazy-migrate over CRIU's TCP page server
+#   zdtm-lazy.sh rdma-remote  --remote-lazy-pages over --rdma, i.e. a plain
+#                             dump served afterwards by
+#                             'criu page-server --lazy-pages --rdma'
+# Over RDMA every passing test must also have transport counters showing its
+# lazy pages came over RDMA (test/zdtm/criu-rdma-wrapper.sh records them).
+# Writes a pass/fail line per test to $CRR_OUT/zdtm-MODE.txt.
+# CRR_ZDTM_TESTS overrides the test pattern, CRR_ZDTM_FLAVORS the flavors.
+set -uo pipefail
+mode=${1:?usage: zdtm-lazy.sh rdma|tcp|rdma-remote}
+cd "$CRR_TOP"
+# the lazy set of CRIU's CI (scripts/ci/run-ci-tests.sh)
+tests=${CRR_ZDTM_TESTS:-'.*(maps0|uffd-events|lazy-thp|futex|fork).*'}
+exclude=(-x maps04 -x cmdlinenv00 -x maps007)
+flavors=${CRR_ZDTM_FLAVORS:-h}
+
+# zdtm runs from a guest-local copy: tests that map files of their own
+# directory shared fail on 9p.  Keep timestamps so make sees built tests.
+src=$(readlink -f build/criu-src)
+[ -f "$src/.zdtm-ready" ] || { echo "zdtm is not built in $src (test/zdtm/build-zdtm.sh)"; exit 1; }
+tree=/tmp/criu-zdtm
+if [ ! -d $tree ]; then
+	mkdir -p $tree/criu
+	tar -C "$src" --exclude=./criu --exclude=./.git -cf - . | tar -C $tree -xf - || exit 1
+	cp -p "$src/criu/criu" $tree/criu/ || exit 1
+fi
+
+# zdtm runs CRIU in a network namespace of its own (zdtm_ct), but rxe serves
+# only the initial one: pin it and let the plugin create its rdma_cm ids there.
+if [ ! -e /run/crr-init-net ]; then
+	touch /run/crr-init-net && mount --bind /proc/self/ns/net /run/crr-init-net || exit 1
+fi
+export CRIU_RDMA_NETNS=/run/crr-init-net
+
+stats=$CRR_OUT/zdtm-$mode-stats
+rm -rf "$stats"
+export CRR_ZDTM_STATS=$stats
+case $mode in
+rdma) flow=(--lazy-migrate) bin=$CRR_TOP/test/zdtm/criu-rdma-wrapper.sh ;;
+rdma-remote) flow=(--remote-lazy-pages) bin=$CRR_TOP/test/zdtm/criu-rdma-wrapper.sh ;;
+tcp) flow=(--lazy-migrate) bin=$CRR_TOP/build/criu ;;
+*) echo "unknown mode $mode"; exit 2 ;;
+esac
+
+log=$CRR_OUT/zdtm-$mode.log
+(cd $tree/test && ./zdtm.py run -T "$tests" "${exclude[@]}" "${flow[@]}" -f "$flavors" --keep-going \
+	--criu-bin "$bin") > "$log" 2>&1
+zrc=$?
+# the CRIU logs of failed tests (zdtm keeps their image directories)
+if [ -d $tree/test/dump ]; then
+	(cd $tree/test/dump && find . -name '*.log' | tar -cf - -T -) | tar -C "$CRR_OUT" --transform "s|^\.|zdtm-$mode-failed|" -xf -
+fi
+grep -E '^(=+ Run|#+ Test|Skipping|#+ .*TEST)' "$log"
+
+# One line per test: PASS/FAIL/SKIP, and for RDMA the counters' verdict.
+report=$CRR_OUT/zdtm-$mode.txt
+: > "$report"
+bad=0
+passed=0
+while read -r t res; do
+	line="$res $t"
+	if [ "$res" = PASS ] && [ "$mode" != tcp ]; then
+		# every lazy-pages run of this test: all pages over RDMA, some pages
+		files=$(ls "$stats/${t//\//_}".* 2> /dev/null)
+		if [ -z "$files" ]; then
+			line="FAIL $t (no RDMA transport counters: not served over RDMA)"
+			bad=1
+		else
+			pages=0
+			for f in $files; do
+				grep -qx transport=rdma "$f" || { line="FAIL $t (counters are not RDMA's)"; bad=1; }
+				pages=$((pages + $(sed -n 's/^fault_pages=//p' "$f") + $(sed -n 's/^background_pages=//p' "$f")))
+			done
+			[ $pages -gt 0 ] || { line="FAIL $t (no page came over RDMA)"; bad=1; }
+			[ "${line%% *}" = PASS ] && line="$line (rdma pages: $pages)"
+		fi
+	fi
+	[ "${line%% *}" = PASS ] && passed=$((passed + 1))
+	echo "$line" >> "$report"
+done < <(sed -n -E 's/^#+ Test (zdtm\/[^ ]+) (PASS|FAIL).*/\1 \2/p; s/^Skipping (zdtm\/[^ ]+) .*/\1 SKIP/p' "$log" | sort -u)
+
+echo "--- zdtm over $mode:"
+cat "$report"
+if [ $zrc -ne 0 ]; then
+	echo "zdtm.py failed (exit $zrc); last lines of $log:"
+	tail -n 80 "$log"
+	exit 1
+fi
+[ $passed -gt 0 ] || { echo "no zdtm test passed"; exit 1; }
+exit $bad
