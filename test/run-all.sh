@@ -72,10 +72,25 @@ guest_single() {
 		test/guest/criu-plugin.sh \
 		test/guest/lazy-rdma-256m.sh \
 		test/guest/lazy-rdma-stress.sh \
+		test/guest/lazy-rdma-fault-around.sh \
 		test/guest/lazy-tcp.sh \
 		test/guest/lazy-failures.sh
 	local rc=$?
 	cat "$out/guest/job.log"
+	return $rc
+}
+
+# CRIU's zdtm lazy set: lazy-migrate over RDMA and over TCP, and the
+# remote-lazy flow (criu page-server --lazy-pages --rdma) over RDMA.
+guest_zdtm() {
+	local rc=0 mode
+	test/vm/run-guest.sh --timeout "${CRR_ZDTM_TIMEOUT:-3000}" --out "$out/zdtm" \
+		test/guest/zdtm-all.sh || rc=$?
+	cat "$out/zdtm/job.log"
+	for mode in rdma tcp rdma-remote; do
+		echo "--- zdtm $mode, per test:"
+		cat "$out/zdtm/zdtm-$mode.txt" 2> /dev/null
+	done
 	return $rc
 }
 
@@ -106,6 +121,7 @@ if stage deps scripts/install-deps.sh && stage build build; then
 	stage broken-patch broken_patch_is_caught
 	if stage guest-image test/vm/build-image.sh; then
 		stage guest-single guest_single
+		stage zdtm-build test/zdtm/build-zdtm.sh && stage guest-zdtm guest_zdtm
 		stage guest-pair guest_pair
 		stage guest-pair-migrate guest_pair_migrate
 	fi

@@ -1,6 +1,7 @@
 #!/bin/bash
 # Lazy (post-copy) migration inside one guest, over RDMA (default) or TCP:
 #   lazy-migrate.sh [rdma|tcp] [MIB] [WORKLOAD (lazy-pattern, lazy-stress)]
+# CRR_FAULT_AROUND=N passes --lazy-fault-around N to the lazy-pages daemon.
 # A workload fills MIB with a VA-derived pattern; it is dumped with
 # --lazy-pages, restored with empty memory and verifies every page in
 # random order while the pages are still remote.  For RDMA the transport's
@@ -40,8 +41,9 @@ done
 kill -0 $dump 2>/dev/null || fail "dump exited early"
 sleep 0.5
 
+fault_around=${CRR_FAULT_AROUND:-1}
 $criu lazy-pages --page-server $rdma --address $CRR_IP --port $port -D $img --libdir $plugins \
-	-o lazy.log -v4 &
+	--lazy-fault-around $fault_around -o lazy.log -v4 &
 lazy=$!
 sleep 0.5
 $criu restore --lazy-pages -D $img -d --libdir $plugins -o restore.log -v4 || fail "restore failed"
@@ -65,6 +67,13 @@ if [ "$transport" = rdma ]; then
 	expect=$((mib * 256))
 	[ "$fault_pages" -gt 0 ] || fail "no page came by fault over RDMA"
 	[ "$background_pages" -gt 0 ] || fail "no page came by background pull over RDMA"
+	# a fault fetches its window: never more, and more than one page on average
+	[ "$fault_pages" -le $((fault_requests * fault_around)) ] || fail "a fault fetched more than $fault_around pages"
+	if [ "$fault_around" -gt 1 ]; then
+		[ "$fault_pages" -gt "$fault_requests" ] || fail "fault-around $fault_around fetched single pages"
+	else
+		[ "$fault_pages" -eq "$fault_requests" ] || fail "a fault fetched more than its page"
+	fi
 	# (a workload that drops or moves pages while remote needs fewer)
 	[ "$workload" != lazy-pattern ] || [ "$total" -ge "$expect" ] || fail "only $total of >= $expect pages came over RDMA"
 	grep -q "PS_IOV\|Disconnect from the page server" $img/lazy.log && fail "TCP page server used"

@@ -16,7 +16,10 @@ cd "$CRR_TOP"
 # the lazy set of CRIU's CI (scripts/ci/run-ci-tests.sh)
 tests=${CRR_ZDTM_TESTS:-'.*(maps0|uffd-events|lazy-thp|futex|fork).*'}
 exclude=(-x maps04 -x cmdlinenv00 -x maps007)
-flavors=${CRR_ZDTM_FLAVORS:-h}
+# A lazy-migrate dump keeps the tree frozen until its last page is served,
+# so the restored copy needs PIDs of its own: the 'ns' flavor (own PID, net,
+# mount namespaces) for lazy-migrate; the remote flow's dump ends the tree.
+flavors=${CRR_ZDTM_FLAVORS:-$([ "$mode" = rdma-remote ] && echo h || echo ns)}
 
 # zdtm runs from a guest-local copy: tests that map files of their own
 # directory shared fail on 9p.  Keep timestamps so make sees built tests.
@@ -24,9 +27,7 @@ src=$(readlink -f build/criu-src)
 [ -f "$src/.zdtm-ready" ] || { echo "zdtm is not built in $src (test/zdtm/build-zdtm.sh)"; exit 1; }
 tree=/tmp/criu-zdtm
 if [ ! -d $tree ]; then
-	mkdir -p $tree/criu
-	tar -C "$src" --exclude=./criu --exclude=./.git -cf - . | tar -C $tree -xf - || exit 1
-	cp -p "$src/criu/criu" $tree/criu/ || exit 1
+	mkdir -p $tree && tar -C $tree -xf "$src/zdtm-tree.tar" || exit 1
 fi
 
 # zdtm runs CRIU in a network namespace of its own (zdtm_ct), but rxe serves
@@ -47,14 +48,14 @@ tcp) flow=(--lazy-migrate) bin=$CRR_TOP/build/criu ;;
 esac
 
 log=$CRR_OUT/zdtm-$mode.log
-(cd $tree/test && ./zdtm.py run -T "$tests" "${exclude[@]}" "${flow[@]}" -f "$flavors" --keep-going \
+(cd $tree/test && PYTHONUNBUFFERED=1 ./zdtm.py run -T "$tests" "${exclude[@]}" "${flow[@]}" -f "$flavors" --keep-going \
 	--criu-bin "$bin") > "$log" 2>&1
 zrc=$?
 # the CRIU logs of failed tests (zdtm keeps their image directories)
 if [ -d $tree/test/dump ]; then
 	(cd $tree/test/dump && find . -name '*.log' | tar -cf - -T -) | tar -C "$CRR_OUT" --transform "s|^\.|zdtm-$mode-failed|" -xf -
 fi
-grep -E '^(=+ Run|#+ Test|Skipping|#+ .*TEST)' "$log"
+grep -E '^(=+ Run|[=#]+ Test|Skipping|#+ .*TEST)' "$log"
 
 # One line per test: PASS/FAIL/SKIP, and for RDMA the counters' verdict.
 report=$CRR_OUT/zdtm-$mode.txt
@@ -81,7 +82,7 @@ while read -r t res; do
 	fi
 	[ "${line%% *}" = PASS ] && passed=$((passed + 1))
 	echo "$line" >> "$report"
-done < <(sed -n -E 's/^#+ Test (zdtm\/[^ ]+) (PASS|FAIL).*/\1 \2/p; s/^Skipping (zdtm\/[^ ]+) .*/\1 SKIP/p' "$log" | sort -u)
+done < <(sed -n -E 's/^[=#]+ Test (zdtm\/[^ ]+) (PASS|FAIL).*/\1 \2/p; s/^Skipping (zdtm\/[^ ]+) .*/\1 SKIP/p' "$log" | sort -u)
 
 echo "--- zdtm over $mode:"
 cat "$report"

@@ -1,0 +1,16 @@
+#!/bin/bash
+# CRIU's zdtm lazy set in all three flows, one after another in one guest:
+# lazy-migrate over RDMA, the same over CRIU's TCP page server, and the
+# remote-lazy flow (criu page-server --lazy-pages --rdma) over RDMA.
+rc=0
+for mode in rdma tcp rdma-remote; do
+	start=$(date +%s)
+	if test/guest/zdtm-lazy.sh $mode > "$CRR_OUT/zdtm-$mode.out" 2>&1; then
+		echo "PASS zdtm-$mode $(($(date +%s) - start))s"
+	else
+		echo "FAIL zdtm-$mode $(($(date +%s) - start))s"
+		tail -n 40 "$CRR_OUT/zdtm-$mode.out"
+		rc=1
+	fi
+done
+exit $rc
