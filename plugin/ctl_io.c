@@ -66,6 +66,21 @@ int ctl_send_close(struct rconn *c, const char *error)
 	return ctl_send(c, &msg);
 }
 
+int ctl_send_task_done(struct rconn *c, uint32_t task_id, uint32_t pid)
+{
+	RdmaCtlMsg msg;
+	RdmaTaskDone td;
+
+	rdma_ctl_msg__init(&msg);
+	rdma_task_done__init(&td);
+	td.task_id = task_id;
+	td.has_pid = 1;
+	td.pid = pid;
+	msg.body_case = RDMA_CTL_MSG__BODY_TASK_DONE;
+	msg.task_done = &td;
+	return ctl_send(c, &msg);
+}
+
 int ctl_handshake(struct rconn *c, const char *role, int timeout_ms)
 {
 	struct ctl_self self;

@@ -17,5 +17,6 @@ RdmaCtlMsg *ctl_recv(struct rconn *c, RdmaCtlMsg__BodyCase want, int timeout_ms)
 /* Both sides send a hello, then check the peer's; @role is "source" or "target". */
 int ctl_handshake(struct rconn *c, const char *role, int timeout_ms);
 int ctl_send_close(struct rconn *c, const char *error);
+int ctl_send_task_done(struct rconn *c, uint32_t task_id, uint32_t pid);
 
 #endif

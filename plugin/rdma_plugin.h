@@ -16,6 +16,7 @@ int rdma_lazy_fetch(unsigned long img_id, unsigned long vaddr, unsigned long nr_
 		    cr_lazy_pages_complete_t complete, void *priv);
 int rdma_lazy_event(void);
 int rdma_lazy_disconnect(int status);
+int rdma_lazy_task_done(unsigned long img_id, int pid);
 
 /* Settings come from the environment (CRIU_RDMA_*), like other CRIU plugins. */
 long rdma_cfg_int(const char *name, long def);

@@ -182,7 +182,8 @@ static int wait_for_target(void)
 			return ret;
 		}
 		if (m->body_case == RDMA_CTL_MSG__BODY_TASK_DONE)
-			pr_info("target has every page of task %u\n", m->task_done->task_id);
+			pr_info("target has every page of task %u (restored as pid %u)\n", m->task_done->task_id,
+				m->task_done->pid);
 		ctl_free(m);
 	}
 }

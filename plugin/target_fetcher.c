@@ -64,7 +64,7 @@ static struct {
 	struct fetch_req *fault_q, *fault_tail, *bg_q, *bg_tail;
 	bool failed;
 	/* counters */
-	unsigned long fault_reqs, fault_pages, bg_reqs, bg_pages, reads;
+	unsigned long fault_reqs, fault_pages, bg_reqs, bg_pages, reads, tasks_done;
 	uint64_t bytes;
 	double t_connect;
 	double *lat_us;
@@ -320,6 +320,18 @@ int rdma_lazy_fetch(unsigned long img_id, unsigned long vaddr, unsigned long nr_
 	return 0;
 }
 
+/* CRIU has every page of a restored task: the source hears of it (progress). */
+int rdma_lazy_task_done(unsigned long img_id, int pid)
+{
+	tf.tasks_done++;
+	pr_info("task %lu (pid %d) has all its pages\n", img_id, pid);
+	if (tf.failed || ctl_send_task_done(&tf.conn, (uint32_t)img_id, (uint32_t)pid)) {
+		pr_err("cannot tell the source that task %lu is complete\n", img_id);
+		return -1;
+	}
+	return 0;
+}
+
 int rdma_lazy_event(void)
 {
 	if (rconn_check_peer(&tf.conn)) {
@@ -361,9 +373,10 @@ static void report(void)
 			off += (size_t)snprintf(hist + off, sizeof(hist) - off, " <%luus:%lu", 1UL << (b + 1),
 						tf.hist[b]);
 	pr_info("lazy pages over RDMA: fault_pages=%lu fault_requests=%lu background_pages=%lu background_requests=%lu "
-		"bytes=%llu reads=%lu seconds=%.3f fault_latency_p50_us=%.1f fault_latency_p99_us=%.1f\n",
-		tf.fault_pages, tf.fault_reqs, tf.bg_pages, tf.bg_reqs, (unsigned long long)tf.bytes, tf.reads, secs,
-		p50, p99);
+		"bytes=%llu reads=%lu tasks_done=%lu seconds=%.3f fault_latency_p50_us=%.1f "
+		"fault_latency_p99_us=%.1f\n",
+		tf.fault_pages, tf.fault_reqs, tf.bg_pages, tf.bg_reqs, (unsigned long long)tf.bytes, tf.reads,
+		tf.tasks_done, secs, p50, p99);
 	pr_info("fault latency histogram:%s\n", hist);
 	if (!path)
 		return;
@@ -374,9 +387,10 @@ static void report(void)
 	}
 	fprintf(f,
 		"transport=rdma\nfault_pages=%lu\nfault_requests=%lu\nbackground_pages=%lu\nbackground_requests=%lu\n"
-		"bytes=%llu\nreads=%lu\nseconds=%.6f\nfault_latency_p50_us=%.1f\nfault_latency_p99_us=%.1f\n",
-		tf.fault_pages, tf.fault_reqs, tf.bg_pages, tf.bg_reqs, (unsigned long long)tf.bytes, tf.reads, secs,
-		p50, p99);
+		"bytes=%llu\nreads=%lu\ntasks_done=%lu\nseconds=%.6f\nfault_latency_p50_us=%.1f\n"
+		"fault_latency_p99_us=%.1f\n",
+		tf.fault_pages, tf.fault_reqs, tf.bg_pages, tf.bg_reqs, (unsigned long long)tf.bytes, tf.reads,
+		tf.tasks_done, secs, p50, p99);
 	fclose(f);
 }
 

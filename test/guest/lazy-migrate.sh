@@ -77,6 +77,9 @@ if [ "$transport" = rdma ]; then
 	# (a workload that drops or moves pages while remote needs fewer)
 	[ "$workload" != lazy-pattern ] || [ "$total" -ge "$expect" ] || fail "only $total of >= $expect pages came over RDMA"
 	grep -q "PS_IOV\|Disconnect from the page server" $img/lazy.log && fail "TCP page server used"
+	# per-task completion reaches the source
+	[ "$tasks_done" -ge 1 ] || fail "the target reported no task complete"
+	grep "target has every page of task" $img/dump.log || fail "the source never heard a task was complete"
 	grep "export: \|serving\|target finished" $img/dump.log
 	grep "lazy pages over RDMA\|histogram" $img/lazy.log
 fi
