@@ -66,7 +66,8 @@ static struct {
 	/* counters */
 	unsigned long fault_reqs, fault_pages, bg_reqs, bg_pages, reads, tasks_done;
 	uint64_t bytes;
-	double t_connect;
+	double t_connect, t_progress;
+	uint64_t exported_bytes, progress_bytes; /* for the progress line */
 	double *lat_us;
 	unsigned long nr_lat;
 	unsigned long hist[24]; /* fault latency, log2 buckets of microseconds */
@@ -95,6 +96,8 @@ static int recv_export_table(void)
 			if (export_task_add(task, &r))
 				task = NULL;
 		}
+		for (i = 0; i < m->export->n_ranges; i++)
+			tf.exported_bytes += m->export->ranges[i]->len;
 		last = m->export->last;
 		ctl_free(m);
 		if (!task)
@@ -151,7 +154,7 @@ int rdma_lazy_connect(const char *addr, unsigned short port, int *event_fd)
 		pr_err("--rdma needs --address and --port of the source\n");
 		return -1;
 	}
-	tf.t_connect = rdma_now();
+	tf.t_connect = tf.t_progress = rdma_now();
 	ns = rdma_netns_enter();
 	if (ns == -1)
 		return -1;
@@ -230,12 +233,27 @@ static int dispatch(void)
 	return 0;
 }
 
+/* A progress line about once a second, as users expect from a long transfer. */
+static void progress(void)
+{
+	double now = rdma_now();
+
+	if (now - tf.t_progress < 1.0 && tf.bytes < tf.exported_bytes)
+		return;
+	pr_info("progress: %llu/%llu pages, %.1f MiB/s\n", (unsigned long long)(tf.bytes / tf.page),
+		(unsigned long long)(tf.exported_bytes / tf.page),
+		(tf.bytes - tf.progress_bytes) / 1048576.0 / (now - tf.t_progress));
+	tf.t_progress = now;
+	tf.progress_bytes = tf.bytes;
+}
+
 static void account(struct fetch_req *r)
 {
 	double us = (rdma_now() - r->t_start) * 1e6;
 	unsigned int b = 0;
 
 	tf.bytes += r->len;
+	progress();
 	if (!r->fault) {
 		tf.bg_reqs++;
 		tf.bg_pages += r->nr_pages;

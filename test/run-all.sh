@@ -114,6 +114,13 @@ guest_pair_migrate() {
 	return $rc
 }
 
+# The main job's scenario, small: Redis migrated between two guests over RDMA
+# and over TCP; asserts the integrity checks (digest, acknowledged writes,
+# client errors, source released), not the timings.
+guest_redis() {
+	test/redis/migrate-redis.sh --mib "${CRR_REDIS_TEST_MIB:-16}" --out "$out/redis"
+}
+
 if stage deps scripts/install-deps.sh && stage build build; then
 	stage unit meson test -C build --print-errorlogs
 	stage format format_check
@@ -124,6 +131,7 @@ if stage deps scripts/install-deps.sh && stage build build; then
 		stage zdtm-build test/zdtm/build-zdtm.sh && stage guest-zdtm guest_zdtm
 		stage guest-pair guest_pair
 		stage guest-pair-migrate guest_pair_migrate
+		stage guest-redis guest_redis
 	fi
 fi
 

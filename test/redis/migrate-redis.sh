@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# Live-migrate a loaded Redis between two Soft-RoCE guests (source host
+# 192.168.77.1, target host 192.168.77.2), post-copy, while a client keeps
+# writing and reading; once over RDMA and once over CRIU's TCP page server,
+# and print the two side by side.
+#
+#   migrate-redis.sh [--mib N] [--transports "rdma tcp"] [--out DIR]
+#
+# Checks (exit status): DEBUG DIGEST before the freeze equals the target's
+# once all pages are in, every acknowledged write is readable on the target,
+# no read returned a wrong value, the client saw errors only in the freeze
+# window, the source's copy is gone and holds no RDMA resources, and the RDMA
+# run moved its pages by RDMA (counters) and none over TCP.  Timings are
+# reported, not checked.  The report goes to stdout and to DIR/report.txt.
+set -uo pipefail
+top=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$top"
+mib=64
+transports="rdma tcp"
+out=$top/build/redis
+while [ $# -gt 0 ]; do
+	case $1 in
+	--mib) mib=$2; shift 2 ;;
+	--transports) transports=$2; shift 2 ;;
+	--out) out=$2; shift 2 ;;
+	*) sed -n '2,15p' "$0" >&2; exit 2 ;;
+	esac
+done
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+failed=0
+check() { # CONDITION-RESULT MESSAGE
+	if [ "$1" = 0 ]; then echo "  ok    $2"; else echo "  FAIL  $2"; failed=1; fi
+}
+num() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
+
+run_one() {
+	local t=$1 shared=$top/build/redis-shared rc=0
+	rm -rf "$shared" "$out/$t"
+	mkdir -p "$shared"
+	echo "$mib" > "$shared/mib"
+	echo "$t" > "$shared/transport"
+	test/vm/run-guest.sh --timeout "${CRR_REDIS_TIMEOUT:-1800}" --out "$out/$t" --pair \
+		test/redis/redis-source.sh test/redis/redis-target.sh || rc=$?
+	cat "$out/$t/source/job.log" "$out/$t/target/job.log"
+	cp -r "$shared" "$out/$t/shared" 2> /dev/null
+	return $rc
+}
+
+# report_one T: the checks and the numbers of one run, into $out/T.env
+report_one() {
+	local t=$1 s=$out/$t/shared
+	local fault_pages=- background_pages=- fault_latency_p50_us=- fault_latency_p99_us=- tcp_page_server_used=1
+	local fault_requests_uffd=-
+	echo "--- $t"
+	[ -f "$s/target.env" ] && . "$s/target.env"
+	[ -f "$s/digest-source" ] && [ "$(cat "$s/digest-source")" = "$(cat "$s/digest-target" 2> /dev/null)" ]
+	check $? "DEBUG DIGEST before the freeze = after the last page ($(cat "$s/digest-source" 2> /dev/null))"
+	python3 - "$s/client.json" "$s/t-freeze" "$s/t-restored" > "$out/$t.client" << 'EOF'
+import json, sys
+c = json.load(open(sys.argv[1]))
+freeze, restored = float(open(sys.argv[2]).read()), float(open(sys.argv[3]).read())
+print("writes_acked=%d acked_writes_lost=%d reads_ok=%d read_mismatches=%d errors=%d"
+      % (c["writes_acked"], c["acked_writes_lost"], c["reads_ok"], c["read_mismatches"], c["errors"]))
+print("errors_source=%d errors_target=%d" % (c["errors_source"], c["errors_target"]))
+print("downtime_s=%.2f" % c.get("downtime_s", -1))
+# errors outside the freeze window: before the freeze the source must answer
+print("errors_before_freeze=%d" % (1 if c["last_source_reply"] is None or c["last_source_reply"] < freeze - 5 else 0))
+EOF
+	check $? "client summary"
+	cat "$out/$t.client" 2> /dev/null | sed 's/^/  /'
+	local writes_acked=0 acked_writes_lost=1 read_mismatches=1 errors_target=1 downtime_s=-1 errors_before_freeze=1
+	eval "$(tr ' ' '\n' < "$out/$t.client" 2> /dev/null)"
+	[ "$writes_acked" -gt 0 ] && [ "$acked_writes_lost" -eq 0 ]
+	check $? "every acknowledged write ($writes_acked) is on the target"
+	[ "$read_mismatches" -eq 0 ]
+	check $? "no read returned a wrong value"
+	[ "$errors_target" -eq 0 ] && [ "$errors_before_freeze" -eq 0 ]
+	check $? "client errors only in the freeze window"
+	[ -f "$s/source-done" ]
+	check $? "the source's frozen copy is gone$([ "$t" = rdma ] && echo ' and holds no RDMA resources')"
+	if [ "$t" = rdma ]; then
+		[ "$fault_pages" != - ] && [ "$fault_pages" -gt 0 ] && [ "$background_pages" -gt 0 ] &&
+			[ "$tcp_page_server_used" = 0 ]
+		check $? "pages came over RDMA (fault $fault_pages, background $background_pages), none over TCP"
+	fi
+	{
+		echo "downtime=$downtime_s"
+		echo "restore_to_last_page=$(num "$(cat "$s/t-restored")" "$(cat "$s/t-all-in")")"
+		echo "busy=$(num "$(cat "$s/t-freeze")" "$(cat "$s/t-release")")"
+		echo "fault_pages=$fault_pages background_pages=$background_pages uffd_faults=$fault_requests_uffd"
+		echo "p50=$fault_latency_p50_us p99=$fault_latency_p99_us"
+	} > "$out/$t.env" 2> /dev/null
+}
+
+for t in $transports; do
+	run_one "$t" || { echo "migrate-redis: the $t run failed"; failed=1; }
+done
+
+{
+	echo "=== Redis live migration, $mib MiB dataset, two Soft-RoCE guests (QEMU/TCG), $(date -u +%F)"
+	for t in $transports; do report_one "$t"; done
+	printf '\n%-34s' ""
+	for t in $transports; do printf '%14s' "$t"; done
+	echo
+	for row in "downtime seen by the client (s)|downtime" "restore to last page (s)|restore_to_last_page" \
+		"source busy, freeze to release (s)|busy" "pages by fault|fault_pages" "pages by background|background_pages" \
+		"uffd faults (CRIU log)|uffd_faults" "fault latency p50 (us)|p50" "fault latency p99 (us)|p99"; do
+		printf '%-34s' "${row%|*}"
+		for t in $transports; do
+			printf '%14s' "$(tr ' ' '\n' < "$out/$t.env" 2> /dev/null | sed -n "s/^${row#*|}=//p")"
+		done
+		echo
+	done
+	[ $failed -eq 0 ] && echo "RESULT: all integrity checks passed" || echo "RESULT: FAILED"
+} | tee "$out/report.txt"
+exit $failed

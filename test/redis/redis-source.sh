@@ -1,0 +1,62 @@
+#!/bin/bash
+# Source host of the Redis migration (runs in the source guest).
+# Starts Redis the way CRIU needs it (own session, own PID namespace), loads
+# $mib MiB of checkable keys, lets the target's client work against it, then
+# takes DEBUG DIGEST while the client only reads and freezes Redis with
+# 'criu dump --lazy-pages' over the transport named in $shared/transport.
+# The images go to storage both hosts mount ($shared, 9p here; NFS or a
+# cluster file system between real hosts); memory stays here until served.
+set -u
+top=$PWD
+shared=${CRR_REDIS_SHARED:-$top/build/redis-shared}
+criu=$top/build/criu
+mib=$(cat $shared/mib)
+transport=$(cat $shared/transport)
+fail() { echo "FAIL: $*"; touch $shared/source-failed; exit 1; }
+wait_file() { for _ in $(seq $(($2 * 10))); do [ -e "$1" ] && return 0; sleep 0.1; done; return 1; }
+mkdir -p $shared/img
+
+unshare -p -f setsid redis-server --port 6379 --bind 0.0.0.0 --protected-mode no --save "" --appendonly no \
+	--enable-debug-command yes --daemonize no < /dev/null > /dev/null 2>&1 &
+# (no log file: every file Redis holds must exist on the target too)
+for _ in $(seq 300); do redis-cli ping 2> /dev/null | grep -q PONG && break; sleep 0.1; done
+redis-cli ping | grep -q PONG || fail "redis did not start"
+pid=$(pgrep -x redis-server | head -n 1)
+# values of 4000 bytes, key:<j> -> "value:<j>" + padding: checkable from the key
+keys=$((mib * 1048576 / 4096))
+t0=$(date +%s.%N)
+redis-cli DEBUG POPULATE $keys key 4000 > /dev/null || fail "populate"
+echo $keys > $shared/keys
+used=$(redis-cli INFO memory | sed -n 's/^used_memory_human:\(.*\)\r$/\1/p')
+echo "source: redis pid $pid holds $keys keys, used_memory $used (loaded in $(awk -v a=$t0 -v b=$(date +%s.%N) 'BEGIN{printf "%.1f", b-a}') s)"
+touch $shared/loaded
+
+wait_file $shared/client-running 300 || fail "the client never started"
+sleep ${CRR_REDIS_LOAD_SECONDS:-5}
+# the client stops writing (keeps reading) so the digest is the digest at the freeze
+touch $shared/pause
+wait_file $shared/paused 60 || fail "the client did not pause"
+redis-cli DEBUG DIGEST > $shared/digest-source
+echo "source: digest before the freeze $(cat $shared/digest-source)"
+
+rdma=
+[ "$transport" = rdma ] && rdma="--rdma --libdir $top/build/plugin"
+export CRIU_RDMA_ACCEPT_TIMEOUT_MS=300000
+date +%s.%N > $shared/t-freeze
+# --tcp-close: the client's connection is not migrated; it reconnects to the target
+$criu dump -t $pid -D $shared/img --lazy-pages $rdma --address $CRR_IP --port 7600 --tcp-close \
+	-o dump.log -v4
+rc=$?
+date +%s.%N > $shared/t-release
+[ $rc -eq 0 ] || { tail -n 30 $shared/img/dump.log; fail "dump exited $rc"; }
+kill -0 $pid 2> /dev/null && fail "the frozen source copy is still alive"
+if [ "$transport" = rdma ]; then
+	grep "rdma: " $shared/img/dump.log | sed 's/^([0-9. ]*) /source: /'
+	# no verbs objects of ours left: no MR, no QP owned by a criu process
+	left=$(rdma resource show mr 2> /dev/null | grep -c criu)
+	left=$((left + $(rdma resource show qp 2> /dev/null | grep -c criu)))
+	[ "$left" -eq 0 ] || fail "$left RDMA resources still held by criu"
+	echo "source: no RDMA resources left"
+fi
+echo "source: frozen copy gone"
+touch $shared/source-done
