@@ -77,7 +77,7 @@ class Conn:
 
 
 stats = dict(writes_acked=0, reads_ok=0, read_mismatches=0, errors=0, errors_source=0, errors_target=0,
-             last_source_reply=None, first_target_reply=None, mismatch_examples=[])
+             last_source_reply=None, first_target_reply=None, mismatch_examples=[], error_times=[])
 acked = -1          # writes w:0..acked were acknowledged
 conn = None
 t_start = time.time()
@@ -115,6 +115,8 @@ while not flag("stop"):
     except (OSError, ConnectionError, RuntimeError, ValueError):
         stats["errors"] += 1
         stats["errors_source" if host == src else "errors_target"] += 1
+        if len(stats["error_times"]) < 10000:
+            stats["error_times"].append(time.time())
         conn = None
         time.sleep(0.05)
 
