@@ -45,6 +45,31 @@ host_criu_check() {
 	build/criu check | tee /dev/stderr | grep -q "Looks good"
 }
 
+# --rdma on a machine without any RDMA device (this host): the dump fails
+# with a clear error before anything is frozen, and the task keeps running.
+host_no_rdma_device() {
+	local d pid rc=0
+	if [ -e /dev/infiniband/rdma_cm ]; then
+		echo "SKIP: this host has RDMA (/dev/infiniband/rdma_cm); the case needs a host without"
+		return 0
+	fi
+	d=$(mktemp -d)
+	setsid sleep 600 < /dev/null > /dev/null 2>&1 &
+	pid=$!
+	sleep 0.2
+	if build/criu dump -t $pid -D $d --lazy-pages --rdma --address 127.0.0.1 --port 7777 \
+		--libdir "$top/build/plugin" -o dump.log -v4; then
+		echo "FAIL: the dump succeeded without an RDMA device"; rc=1
+	fi
+	grep "rdma" $d/dump.log
+	grep -q "cannot open the RDMA CM" $d/dump.log || { echo "FAIL: no clear error"; rc=1; }
+	grep -q "Freezing\|Seizing" $d/dump.log && { echo "FAIL: the tree was frozen"; rc=1; }
+	case $(ps -o stat= -p $pid) in S* | R*) ;; *) echo "FAIL: the task is not running"; rc=1 ;; esac
+	kill $pid
+	rm -rf $d
+	return $rc
+}
+
 # A patch that no longer applies must fail the build, naming the patch.
 broken_patch_is_caught() {
 	local tmp first rc
@@ -125,6 +150,7 @@ if stage deps scripts/install-deps.sh && stage build build; then
 	stage unit meson test -C build --print-errorlogs
 	stage format format_check
 	stage host-criu-check host_criu_check
+	stage host-no-rdma-device host_no_rdma_device
 	stage broken-patch broken_patch_is_caught
 	if stage guest-image test/vm/build-image.sh; then
 		stage guest-single guest_single
