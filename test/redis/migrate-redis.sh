@@ -63,7 +63,7 @@ freeze, restored = float(open(sys.argv[2]).read()), float(open(sys.argv[3]).read
 print("writes_acked=%d acked_writes_lost=%d reads_ok=%d read_mismatches=%d errors=%d"
       % (c["writes_acked"], c["acked_writes_lost"], c["reads_ok"], c["read_mismatches"], c["errors"]))
 print("errors_source=%d errors_target=%d" % (c["errors_source"], c["errors_target"]))
-print("downtime_s=%.2f" % c.get("downtime_s", -1))
+print("downtime_s=%.2f longest_target_stall_s=%.2f" % (c.get("downtime_s", -1), c["longest_target_stall_s"]))
 # The freeze window runs from the freeze to the target's first reply; an
 # error outside it is a failure of the migration, not of the freeze.
 first = c["first_target_reply"] or float("inf")
@@ -74,6 +74,7 @@ EOF
 	check $? "client summary"
 	cat "$out/$t.client" 2> /dev/null | sed 's/^/  /'
 	local writes_acked=0 acked_writes_lost=1 read_mismatches=1 downtime_s=-1 errors_outside_window=1
+	local longest_target_stall_s=-
 	eval "$(tr ' ' '\n' < "$out/$t.client" 2> /dev/null)"
 	[ "$writes_acked" -gt 0 ] && [ "$acked_writes_lost" -eq 0 ]
 	check $? "every acknowledged write ($writes_acked) is on the target"
@@ -90,6 +91,7 @@ EOF
 	fi
 	{
 		echo "downtime=$downtime_s"
+		echo "stall=$longest_target_stall_s"
 		echo "restore_to_last_page=$(num "$(cat "$s/t-restored")" "$(cat "$s/t-all-in")")"
 		echo "busy=$(num "$(cat "$s/t-freeze")" "$(cat "$s/t-release")")"
 		echo "fault_pages=$fault_pages background_pages=$background_pages uffd_faults=$fault_requests_uffd"
@@ -108,7 +110,8 @@ report=$out/report.txt
 	printf '\n%-34s' ""
 	for t in $transports; do printf '%14s' "$t"; done
 	echo
-	for row in "downtime seen by the client (s)|downtime" "restore to last page (s)|restore_to_last_page" \
+	for row in "downtime seen by the client (s)|downtime" "longest GET stall on the target (s)|stall" \
+		"restore to last page (s)|restore_to_last_page" \
 		"source busy, freeze to release (s)|busy" "pages by fault|fault_pages" "pages by background|background_pages" \
 		"uffd faults (CRIU log)|uffd_faults" "fault latency p50 (us)|p50" "fault latency p99 (us)|p99"; do
 		printf '%-34s' "${row%|*}"
