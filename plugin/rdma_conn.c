@@ -160,7 +160,8 @@ static int setup_qp(struct rconn *c, struct rdma_cm_id *id)
 		pr_perror("ibv_alloc_pd");
 		return -1;
 	}
-	c->send_cq = make_cq(c, id->verbs, c->sq_depth, &c->send_cc);
+	/* room for the completions of both QPs: the connection's and its lane's */
+	c->send_cq = make_cq(c, id->verbs, 2 * c->sq_depth, &c->send_cc);
 	c->recv_cq = make_cq(c, id->verbs, RCONN_RECV_SLOTS, &c->recv_cc);
 	if (!c->send_cq || !c->recv_cq) {
 		pr_perror("cannot create completion queues");
@@ -170,7 +171,7 @@ static int setup_qp(struct rconn *c, struct rdma_cm_id *id)
 		return -1;
 	c->qp = id->qp;
 
-	c->stash = calloc(c->sq_depth, sizeof(*c->stash));
+	c->stash = calloc(2 * (size_t)c->sq_depth, sizeof(*c->stash));
 	c->ctl_buf = aligned_alloc(4096, ctl_len);
 	if (!c->stash || !c->ctl_buf)
 		return -1;

@@ -81,8 +81,8 @@ class Conn:
 
 
 stats = dict(writes_acked=0, reads_ok=0, read_mismatches=0, errors=0, errors_source=0, errors_target=0,
-             last_source_reply=None, first_target_reply=None, mismatch_examples=[], error_times=[],
-             longest_target_stall_s=0.0)
+             last_source_reply=None, first_target_reply=None, mismatch_examples=[],
+             errors_in_window=0, errors_outside_window=0, longest_target_stall_s=0.0)
 acked = -1          # writes w:0..acked were acknowledged
 conn = None
 t_start = time.time()
@@ -123,8 +123,13 @@ while not flag("stop"):
     except (OSError, ConnectionError, RuntimeError, ValueError):
         stats["errors"] += 1
         stats["errors_source" if host == src else "errors_target"] += 1
-        if len(stats["error_times"]) < 10000:
-            stats["error_times"].append(time.time())
+        # The freeze window runs from the pause before the freeze to the
+        # target's first reply; judged by what this client saw, not by
+        # clocks of two hosts.
+        if (host == src and flag("pause")) or (host == dst and stats["first_target_reply"] is None):
+            stats["errors_in_window"] += 1
+        else:
+            stats["errors_outside_window"] += 1
         conn = None
         time.sleep(0.05)
 
