@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ctl_proto.h"
 #include "rdma_conn.h"
@@ -491,8 +492,23 @@ static int reap_send_cq(struct rconn *c, struct ibv_wc *wc, int n)
 	return got;
 }
 
+static long mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Returns READ completions (up to @n), waiting up to @timeout_ms for one.
+ * 0 means none came in time: the channel can fire for control SENDs only, or
+ * the CM fd for an event that is not a disconnect, so wake-ups without a
+ * READ completion go back to waiting until the deadline.
+ */
 int rconn_poll(struct rconn *c, struct ibv_wc *wc, int n, int timeout_ms)
 {
+	long deadline, left;
 	int got = 0, ret;
 
 	while (c->n_stash && got < n)
@@ -502,15 +518,20 @@ int rconn_poll(struct rconn *c, struct ibv_wc *wc, int n, int timeout_ms)
 	ret = reap_send_cq(c, wc, n);
 	if (ret != 0 || timeout_ms <= 0)
 		return ret;
-	if (rearm(c->send_cc, c->send_cq))
-		return -1;
-	ret = reap_send_cq(c, wc, n);
-	if (ret != 0)
-		return ret;
-	ret = wait_channel(c, c->send_cc, timeout_ms);
-	if (ret <= 0)
-		return ret;
-	return reap_send_cq(c, wc, n);
+	deadline = mono_ms() + timeout_ms;
+	for (;;) {
+		if (rearm(c->send_cc, c->send_cq))
+			return -1;
+		ret = reap_send_cq(c, wc, n);
+		if (ret != 0)
+			return ret;
+		left = deadline - mono_ms();
+		if (left <= 0 || c->peer_gone)
+			return c->peer_gone ? -1 : 0;
+		ret = wait_channel(c, c->send_cc, (int)left);
+		if (ret < 0)
+			return ret;
+	}
 }
 
 int rconn_send(struct rconn *c, const void *buf, size_t len, int timeout_ms)

@@ -39,9 +39,9 @@ struct fetch_req {
 	void *priv;
 	bool fault;
 	unsigned int reads_left;
-	uint64_t next_off, len; /* next byte to post */
-	double t_start;
-	struct fetch_req *next; /* in a post queue */
+	uint64_t next_off, len;		  /* next byte to post */
+	double t_start, t_posted, t_read; /* asked, first READ posted, last READ in */
+	struct fetch_req *next;		  /* in a post queue */
 };
 
 struct slot {
@@ -68,7 +68,12 @@ static struct {
 	uint64_t bytes;
 	double t_connect, t_progress;
 	uint64_t exported_bytes, progress_bytes; /* for the progress line */
-	double *lat_us;
+	/*
+	 * Per fault, in microseconds: asked -> UFFDIO_COPY done, and its parts:
+	 * waiting for a slot, the READs on the wire, moving the bytes + CRIU's
+	 * UFFDIO_COPY (which also wakes the faulting task).
+	 */
+	float *lat_us, *queue_us, *wire_us, *copy_us;
 	unsigned long nr_lat;
 	unsigned long hist[24]; /* fault latency, log2 buckets of microseconds */
 } tf;
@@ -118,9 +123,12 @@ static int setup_pool(void)
 	tf.read_size = (uint32_t)rdma_cfg_int("CRIU_RDMA_READ_SIZE", 256 * 1024);
 	tf.read_size = (tf.read_size + tf.page - 1) / tf.page * tf.page;
 	tf.slots = calloc(tf.nr_slots, sizeof(*tf.slots));
-	tf.lat_us = calloc(MAX_LAT_SAMPLES, sizeof(*tf.lat_us));
+	tf.lat_us = calloc(4 * (size_t)MAX_LAT_SAMPLES, sizeof(*tf.lat_us));
 	if (posix_memalign((void **)&tf.pool, tf.page, (size_t)tf.nr_slots * tf.read_size) || !tf.slots || !tf.lat_us)
 		return -1;
+	tf.queue_us = tf.lat_us + MAX_LAT_SAMPLES;
+	tf.wire_us = tf.queue_us + MAX_LAT_SAMPLES;
+	tf.copy_us = tf.wire_us + MAX_LAT_SAMPLES;
 	tf.pool_mr = rconn_reg(&tf.conn, tf.pool, (size_t)tf.nr_slots * tf.read_size, IBV_ACCESS_LOCAL_WRITE);
 	if (!tf.pool_mr) {
 		pr_perror("cannot register the staging pool");
@@ -214,6 +222,8 @@ static int post_one(struct fetch_req *r, struct fetch_req **head)
 	if (!r->fault)
 		tf.busy_bg++;
 	tf.reads++;
+	if (!r->next_off)
+		r->t_posted = rdma_now();
 	r->reads_left++;
 	r->next_off += len;
 	if (r->next_off == r->len)
@@ -247,9 +257,10 @@ static void progress(void)
 	tf.progress_bytes = tf.bytes;
 }
 
+/* Counts a request whose pages CRIU has just placed (UFFDIO_COPY done). */
 static void account(struct fetch_req *r)
 {
-	double us = (rdma_now() - r->t_start) * 1e6;
+	double now = rdma_now(), us = (now - r->t_start) * 1e6;
 	unsigned int b = 0;
 
 	tf.bytes += r->len;
@@ -264,8 +275,13 @@ static void account(struct fetch_req *r)
 	while (b < 23 && (1UL << (b + 1)) <= (unsigned long)us)
 		b++;
 	tf.hist[b]++;
-	if (tf.nr_lat < MAX_LAT_SAMPLES)
-		tf.lat_us[tf.nr_lat++] = us;
+	if (tf.nr_lat < MAX_LAT_SAMPLES) {
+		tf.lat_us[tf.nr_lat] = (float)us;
+		tf.queue_us[tf.nr_lat] = (float)((r->t_posted - r->t_start) * 1e6);
+		tf.wire_us[tf.nr_lat] = (float)((r->t_read - r->t_posted) * 1e6);
+		tf.copy_us[tf.nr_lat] = (float)((now - r->t_read) * 1e6);
+		tf.nr_lat++;
+	}
 }
 
 static int reap(int timeout_ms)
@@ -295,10 +311,11 @@ static int reap(int timeout_ms)
 		if (--r->reads_left == 0 && r->next_off == r->len) {
 			int ret;
 
-			account(r);
+			r->t_read = rdma_now();
 			if (r->stage)
 				memcpy(r->buf, r->stage, r->len);
 			ret = r->complete(r->img_id, r->vaddr, r->nr_pages, r->priv);
+			account(r);
 			free(r->stage);
 			free(r);
 			if (ret < 0)
@@ -364,27 +381,36 @@ int rdma_lazy_event(void)
 	return 0;
 }
 
-static int cmp_double(const void *a, const void *b)
+static int cmp_float(const void *a, const void *b)
 {
-	double x = *(const double *)a, y = *(const double *)b;
+	float x = *(const float *)a, y = *(const float *)b;
 
 	return x < y ? -1 : x > y;
 }
 
+/* The @pct percentile of the fault samples @v (sorts them). */
+static double percentile(float *v, unsigned int pct)
+{
+	if (!tf.nr_lat)
+		return 0;
+	qsort(v, tf.nr_lat, sizeof(*v), cmp_float);
+	return v[(tf.nr_lat * pct) / 100];
+}
+
 static void report(void)
 {
-	double p50 = 0, p99 = 0, secs = rdma_now() - tf.t_connect;
+	double p50, p99, q50, w50, c50, secs = rdma_now() - tf.t_connect;
 	const char *path = getenv("CRIU_RDMA_STATS");
 	char hist[512];
 	size_t off = 0;
 	unsigned int b;
 	FILE *f;
 
-	if (tf.nr_lat) {
-		qsort(tf.lat_us, tf.nr_lat, sizeof(double), cmp_double);
-		p50 = tf.lat_us[tf.nr_lat / 2];
-		p99 = tf.lat_us[(tf.nr_lat * 99) / 100];
-	}
+	p50 = percentile(tf.lat_us, 50);
+	p99 = percentile(tf.lat_us, 99);
+	q50 = percentile(tf.queue_us, 50);
+	w50 = percentile(tf.wire_us, 50);
+	c50 = percentile(tf.copy_us, 50);
 	hist[0] = 0;
 	for (b = 0; b < 24; b++)
 		if (tf.hist[b] && off < sizeof(hist))
@@ -396,6 +422,9 @@ static void report(void)
 		tf.fault_pages, tf.fault_reqs, tf.bg_pages, tf.bg_reqs, (unsigned long long)tf.bytes, tf.reads,
 		tf.tasks_done, secs, p50, p99);
 	pr_info("fault latency histogram:%s\n", hist);
+	pr_info("fault latency p50 parts: %.1f us waiting for a slot, %.1f us READ on the wire, %.1f us copy + "
+		"UFFDIO_COPY\n",
+		q50, w50, c50);
 	if (!path)
 		return;
 	f = fopen(path, "w");
@@ -406,9 +435,9 @@ static void report(void)
 	fprintf(f,
 		"transport=rdma\nfault_pages=%lu\nfault_requests=%lu\nbackground_pages=%lu\nbackground_requests=%lu\n"
 		"bytes=%llu\nreads=%lu\ntasks_done=%lu\nseconds=%.6f\nfault_latency_p50_us=%.1f\n"
-		"fault_latency_p99_us=%.1f\n",
+		"fault_latency_p99_us=%.1f\nfault_queue_us_p50=%.1f\nfault_read_us_p50=%.1f\nfault_copy_us_p50=%.1f\n",
 		tf.fault_pages, tf.fault_reqs, tf.bg_pages, tf.bg_reqs, (unsigned long long)tf.bytes, tf.reads,
-		tf.tasks_done, secs, p50, p99);
+		tf.tasks_done, secs, p50, p99, q50, w50, c50);
 	fclose(f);
 }
 
