@@ -1,0 +1,270 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
+"""Turns the data of bench/fault-bench.sh (and the Redis report) into
+bench/RESULTS.md and CDF plots (gnuplot).
+
+    bench/report.py DATA_DIR RESULTS.md PLOT_DIR
+"""
+import csv
+import glob
+import math
+import os
+import statistics
+import subprocess
+import sys
+
+# OPERA D6.9, Table 4 (x86, microseconds, mean +- sd): the paper's hardware.
+PAPER = {
+    ('tcp', 1): {1500: '42.84 ± 7.6', 4200: '41.64 ± 5'},
+    ('rdma', 1): {1500: '8.74 ± 3.2', 4200: '9.32 ± 3.3'},
+    ('tcp', 16): {1500: '114.28 ± 15.7', 4200: '107.67 ± 14.2'},
+    ('rdma', 16): {1500: '42.62 ± 6.9', 4200: '36.71 ± 5.2'},
+}
+NAME = {'tcp': 'CRIU TCP', 'rdma': 'criu-rdma'}
+
+
+def pct(v, p):
+    v = sorted(v)
+    return v[min(len(v) - 1, int(len(v) * p / 100))] if v else float('nan')
+
+
+def samples(path):
+    with open(path) as f:
+        return [float(x) for x in f if x.strip()]
+
+
+def read_tsv(path):
+    with open(path) as f:
+        return list(csv.DictReader(f, delimiter='\t'))
+
+
+def stats_of(row):
+    kv = dict(x.split('=', 1) for x in row['stats'].split() if '=' in x)
+    return {k: float(v) for k, v in kv.items()}
+
+
+def fmt(x, nd=1):
+    return 'n/a' if x is None or (isinstance(x, float) and math.isnan(x)) else f'{x:.{nd}f}'
+
+
+class Data:
+    def __init__(self, d):
+        self.d = d
+        self.runs = read_tsv(os.path.join(d, 'runs.tsv'))
+        self.floor = read_tsv(os.path.join(d, 'floor.tsv'))
+        self.mtus = sorted({int(r['mtu']) for r in self.runs if r['kind'] == 'latency'})
+
+    def lat(self, mtu, tr, win, kind='latency'):
+        """All samples of a configuration, and the median of each run."""
+        pooled, medians = [], []
+        pat = f'lat-{mtu}-{tr}-{win}-*' if kind == 'latency' else f'pull-*-{tr}-*'
+        for p in sorted(glob.glob(os.path.join(self.d, 'raw', pat, 'lat.txt'))):
+            s = samples(p)
+            pooled += s
+            medians.append(statistics.median(s))
+        return pooled, medians
+
+    def floor_val(self, mtu, what, size):
+        for r in self.floor:
+            if int(r['mtu']) == mtu and r['what'] == what and r['size'] == str(size):
+                try:
+                    return float(r['value'])
+                except ValueError:
+                    return None
+        return None
+
+    def floor_samples(self, name, mtu, size):
+        p = os.path.join(self.d, 'raw', f'{name}-{mtu}-{size}.txt')
+        return samples(p) if os.path.exists(p) else []
+
+    def rows(self, kind, tr, mtu=None, win=None):
+        return [r for r in self.runs if r['kind'] == kind and r['transport'] == tr and
+                (mtu is None or int(r['mtu']) == mtu) and (win is None or int(r['window']) == win)]
+
+
+def latency_table(D):
+    out = ['| fault | ' + ' | '.join(f'MTU {m}: ours, mean ± sd (p50 / p99) | MTU {m}: D6.9 x86' for m in D.mtus) + ' |',
+           '|---|' + '---|---|' * len(D.mtus)]
+    for win in (1, 16):
+        for tr in ('tcp', 'rdma'):
+            cells = []
+            for m in D.mtus:
+                s, _ = D.lat(m, tr, win)
+                if s:
+                    cells.append(f'{statistics.mean(s):.0f} ± {statistics.pstdev(s):.0f} '
+                                 f'({pct(s, 50):.0f} / {pct(s, 99):.0f})')
+                else:
+                    cells.append('n/a')
+                cells.append(PAPER[(tr, win)].get(m, '—'))
+            out.append(f'| {NAME[tr]} {win * 4} KB | ' + ' | '.join(cells) + ' |')
+    return '\n'.join(out)
+
+
+def ratio_table(D):
+    out = ['| MTU | fault | TCP p50 (µs) | RDMA p50 (µs) | RDMA / TCP | run medians TCP | run medians RDMA |',
+           '|---|---|---|---|---|---|---|']
+    for m in D.mtus:
+        for win in (1, 16):
+            t, tm = D.lat(m, 'tcp', win)
+            r, rm = D.lat(m, 'rdma', win)
+            ratio = pct(r, 50) / pct(t, 50) if t and r else float('nan')
+            out.append(f'| {m} | {win * 4} KB | {fmt(pct(t, 50), 0)} | {fmt(pct(r, 50), 0)} | {fmt(ratio, 2)} | '
+                       f'{", ".join(f"{x:.0f}" for x in tm)} | {", ".join(f"{x:.0f}" for x in rm)} |')
+    return '\n'.join(out)
+
+
+def floor_table(D):
+    out = ['| MTU | size | ib_read_lat typical (µs) | uffd round trip p50 (µs) | floor = sum | TCP 4 KiB round trip p50 '
+           '(µs) | criu-rdma fault p50 (µs) | ours / floor |',
+           '|---|---|---|---|---|---|---|---|']
+    for m in D.mtus:
+        for win, size in ((1, 4096), (16, 65536)):
+            ib = D.floor_val(m, 'ib_read_lat_typical', size)
+            uf = D.floor_samples('uffd-rtt', m, size)
+            tcp = D.floor_samples('tcp-rtt', m, size)
+            r, _ = D.lat(m, 'rdma', win)
+            floor = ib + pct(uf, 50) if ib is not None and uf else None
+            ratio = pct(r, 50) / floor if floor and r else None
+            out.append(f'| {m} | {size // 1024} KiB | {fmt(ib)} | {fmt(pct(uf, 50))} | {fmt(floor)} | '
+                       f'{fmt(pct(tcp, 50))} | {fmt(pct(r, 50))} | {fmt(ratio, 2)} |')
+    return '\n'.join(out)
+
+
+def breakdown_table(D):
+    out = ['| MTU | fault | seen by the task p50 | plugin: asked → UFFDIO_COPY done p50 | waiting for a slot | READ on the '
+           'wire | copy + UFFDIO_COPY + wake | rest: kernel fault → CRIU reads the event → plugin asked, and wake-up '
+           '→ task runs |',
+           '|---|---|---|---|---|---|---|---|']
+    for m in D.mtus:
+        for win in (1, 16):
+            rows = D.rows('latency', 'rdma', m, win)
+            st = [stats_of(r) for r in rows]
+            if not st:
+                continue
+            med = lambda k: statistics.median([s.get(k, float('nan')) for s in st])
+            seen, _ = D.lat(m, 'rdma', win)
+            total = med('fault_latency_p50_us')
+            out.append(f'| {m} | {win * 4} KB | {fmt(pct(seen, 50))} | {fmt(total)} | {fmt(med("fault_queue_us_p50"))} | '
+                       f'{fmt(med("fault_read_us_p50"))} | {fmt(med("fault_copy_us_p50"))} | '
+                       f'{fmt(pct(seen, 50) - total)} |')
+    return '\n'.join(out)
+
+
+def pull_table(D):
+    out = ['| transport | pull of | restore → last page, median (s) | MiB/s | ib_read_bw 256 KiB (MB/s) | ratio | '
+           'fault p50 during the pull (µs) | idle fault p50 (µs) | ratio | source CPU s/GiB (serving) | '
+           'source CPU s/GiB (whole dump) |',
+           '|---|---|---|---|---|---|---|---|---|---|---|']
+    m_last = D.mtus[-1] if D.mtus else None
+    bw = D.floor_val(m_last, 'ib_read_bw', 262144) if m_last else None
+    cpu = {}
+    for tr in ('tcp', 'rdma'):
+        rows = D.rows('pull', tr)
+        if not rows:
+            continue
+        gib = int(rows[0]['bytes']) / 2 ** 30
+        secs = statistics.median(float(r['restore_to_done_s']) for r in rows)
+        mibs = int(rows[0]['bytes']) / 2 ** 20 / secs
+        busy, _ = D.lat(None, tr, 1, kind='pull')
+        idle, _ = D.lat(m_last, tr, 1)
+        cs = statistics.median(float(r['cpu_serve_s']) for r in rows) / gib
+        ct = statistics.median(float(r['cpu_total_s']) for r in rows) / gib
+        cpu[tr] = (cs, ct)
+        # perftest's MB is 2^20 bytes
+        out.append(f'| {NAME[tr]} | {int(rows[0]["bytes"]) >> 20} MiB | {secs:.2f} | {mibs:.1f} | {fmt(bw)} | '
+                   f'{fmt(mibs / bw if bw else None, 2)} | {fmt(pct(busy, 50))} | {fmt(pct(idle, 50))} | '
+                   f'{fmt(pct(busy, 50) / pct(idle, 50) if busy and idle else None, 2)} | {cs:.2f} | {ct:.2f} |')
+    if 'tcp' in cpu and 'rdma' in cpu and cpu['tcp'][0] > 0:
+        out.append('')
+        out.append(f'Source CPU while serving, RDMA / TCP: **{cpu["rdma"][0] / cpu["tcp"][0]:.2f}** '
+                   f'(whole dump including freeze and export: {cpu["rdma"][1] / cpu["tcp"][1]:.2f}).')
+    return '\n'.join(out)
+
+
+def cdf_plot(D, mtu, plot_dir):
+    os.makedirs(plot_dir, exist_ok=True)
+    series = []
+    for win in (1, 16):
+        for tr in ('tcp', 'rdma'):
+            s, _ = D.lat(mtu, tr, win)
+            if s:
+                series.append((f'{NAME[tr]} {win * 4} KB', sorted(s)))
+    for size in (4096, 65536):
+        s = D.floor_samples('uffd-rtt', mtu, size)
+        if s:
+            series.append((f'local uffd round trip {size // 1024} KB', sorted(s)))
+    if not series:
+        return None
+    dat = os.path.join(plot_dir, f'cdf-mtu{mtu}.dat')
+    with open(dat, 'w') as f:
+        for name, s in series:
+            f.write(f'# {name}\n')
+            for i, x in enumerate(s):
+                f.write(f'{x} {(i + 1) / len(s)}\n')
+            f.write('\n\n')
+    png = os.path.join(plot_dir, f'cdf-mtu{mtu}.png')
+    plots = ', '.join(f"'{dat}' index {i} with lines lw 2 title '{name}'" for i, (name, _) in enumerate(series))
+    script = (f"set terminal pngcairo size 900,560 font ',11'\nset output '{png}'\n"
+              f"set title 'Page fault latency seen by the restored task, Soft-RoCE, MTU {mtu}'\n"
+              "set logscale x\nset xlabel 'latency (µs, log scale)'\nset ylabel 'fraction of faults'\n"
+              "set key bottom right\nset grid\n"
+              f"plot {plots}\n")
+    subprocess.run(['gnuplot'], input=script.encode(), check=True)
+    return os.path.basename(png)
+
+
+def text_of(path):
+    return open(path).read().strip() if os.path.exists(path) else None
+
+
+def main():
+    data, results, plot_dir = sys.argv[1:4]
+    D = Data(data)
+    pngs = [cdf_plot(D, m, plot_dir) for m in D.mtus]
+    rel = os.path.relpath(plot_dir, os.path.dirname(os.path.abspath(results)))
+    parts = ['# bench/ results', '',
+             'Generated by `bash bench/run.sh` (bench/report.py); do not edit by hand.', '',
+             '## Machine', '', '```', text_of(os.path.join(data, 'machine.txt')) or 'not recorded', '```', '',
+             'Everything runs inside one QEMU/TCG guest (no KVM): Soft-RoCE (rxe) loops back through the guest\'s '
+             'own device, so absolute numbers are emulation. Compare ratios taken in the same run, not microseconds '
+             'with the paper\'s hardware.', '',
+             '## 1. Fault latency, laid out like OPERA D6.9 Table 4', '',
+             'A restored program touches random pages of a lazily restored 64 MiB area, each in its own 64 KiB '
+             'window, and times each access itself (CLOCK_MONOTONIC around the first load). 4 KB = one page per '
+             'fault; 64 KB = `--lazy-fault-around 16`. The background pull is held back while the faults are timed '
+             '(`--lazy-background-delay`), so these are faults on an idle link; section 4 times them during the pull. '
+             'Samples of all runs pooled, microseconds.', '',
+             latency_table(D), '',
+             ratio_table(D), '',
+             'Goal: RDMA p50 at 4 KB at most half of TCP\'s.', '']
+    for m, png in zip(D.mtus, pngs):
+        if png:
+            parts += [f'![CDF MTU {m}]({rel}/{png})', '']
+    parts += ['## 2. The floor, same guest, same run', '',
+              '`ib_read_lat` (perftest, rdma_cm, typical = median) on the same rxe device; a native userfaultfd round '
+              'trip (fault → handler thread → UFFDIO_COPY of the window → wake; `bench/tools/uffd_rtt.c`); a TCP round '
+              'trip carrying the page over the same address with TCP_NODELAY (`bench/tools/tcp_rtt.c`).', '',
+              floor_table(D), '',
+              'Goal: ours / floor ≤ 1.25 (the rest is our software: CRIU\'s event loop and the plugin).', '',
+              '## 3. Where a fault\'s time goes (RDMA)', '',
+              'p50 of each step from the target\'s own timestamps (plugin counters; median over runs), next to the '
+              'p50 the task saw. Microseconds.', '',
+              breakdown_table(D), '',
+              '## 4. Background pull and source CPU', '',
+              'A large area is pulled with no fault held back; 20 faults, 250 ms apart, are timed during the pull. '
+              'Source CPU: user + system seconds of the source `criu dump` process, while serving (after the export) '
+              'and in all, per GiB served.', '',
+              pull_table(D), '',
+              'Goals: pull ≥ 80 % of ib_read_bw; a fault during the pull within 2 × its idle latency; source CPU '
+              'with RDMA ≤ 10 % of TCP\'s.', '']
+    redis = text_of(os.path.join(data, 'redis', 'report.txt'))
+    parts += ['## 5. Redis, two guests (the main job\'s scenario)', '']
+    parts += (['```', redis, '```'] if redis else ['Not run (`bench/run.sh --redis-mib N` runs it).'])
+    parts += ['', '## Analysis', '', text_of(os.path.join(os.path.dirname(os.path.abspath(results)), 'ANALYSIS.md'))
+              or '(see bench/ANALYSIS.md)', '']
+    with open(results, 'w') as f:
+        f.write('\n'.join(parts) + '\n')
+
+
+if __name__ == '__main__':
+    main()
