@@ -7,15 +7,18 @@
 #
 #   bench/fault-bench.sh --ip ADDR [--dev rxe0] [--netdev eth0] [--mtus "1500 4200"]
 #                        [--runs 3] [--samples 200] [--mib 64] [--pull-mib 512]
-#                        [--out DIR]
+#                        [--hold-ms 6000] [--log-level 3] [--out DIR]
 #
 # --mtus changes the netdev's MTU for each pass (rxe then uses IB MTU 1024 /
-# 4096); without it the current MTU is measured.  Raw samples and one line
+# 4096); without it the current MTU is measured.  While faults are timed the
+# background pull is held back for --hold-ms (CRIU cannot tell that a task
+# exited until it copies to it, so each latency run lasts at least that
+# long; a run whose faults take longer fails and asks for more).  Raw samples and one line
 # per migration go to DIR (bench/report.py turns them into RESULTS.md).
 # Needs: build/ (meson + ninja), perftest (ib_read_lat, ib_read_bw), root.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
-ip=${CRR_IP:-} dev=rxe0 netdev=eth0 mtus= runs=3 samples=200 mib=64 pull_mib=512
+ip=${CRR_IP:-} dev=rxe0 netdev=eth0 mtus= runs=3 samples=200 mib=64 pull_mib=512 hold_ms=6000 loglevel=3
 out=$top/build/bench
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -27,6 +30,8 @@ while [ $# -gt 0 ]; do
 	--samples) samples=$2 ;;
 	--mib) mib=$2 ;;
 	--pull-mib) pull_mib=$2 ;;
+	--hold-ms) hold_ms=$2 ;;
+	--log-level) loglevel=$2 ;;
 	--out) out=$2 ;;
 	*) echo "fault-bench: unknown argument $1" >&2; exit 2 ;;
 	esac
@@ -48,6 +53,13 @@ floor_tsv=$out/floor.tsv
 echo -e "mtu\ttransport\twindow\trun\tkind\tsamples\tdump_s\trestore_to_done_s\tcpu_total_s\tcpu_serve_s\tbytes\tstats" > $runs_tsv
 echo -e "mtu\twhat\tsize\tvalue\tunit" > $floor_tsv
 log() { echo "fault-bench: $*" >&2; }
+# keeps a failed run's CRIU logs, then stops whatever of it is left
+keep_logs() {
+	mkdir -p $out/failed/$1
+	cp $work/$1/img/*.log $work/$1/*.log $out/failed/$1/ 2> /dev/null
+	pkill -f "criu .*$work/$1/img" 2> /dev/null
+	log "logs of the failed run in $out/failed/$1"
+}
 now() { date +%s.%N; }
 
 # CPU seconds (user + system) a live process has used so far
@@ -63,49 +75,62 @@ migrate() {
 	local img=$d/img rdma= port=$((7600 + RANDOM % 200)) pid dump criu_pid lazy t0 t1 t2 t3 cpu0
 	rm -rf $d
 	mkdir -p $img
-	[ $tr = rdma ] && rdma=--rdma
-	export CRIU_RDMA_STATS=$d/stats
+	# rdma-spin: --rdma with the fault path polling the CQ (CRIU_RDMA_FAULT_SPIN_US)
+	[ $tr != tcp ] && rdma=--rdma
+	export CRIU_RDMA_STATS=$d/stats CRIU_RDMA_FAULT_SPIN_US=0
+	[ $tr = rdma-spin ] && CRIU_RDMA_FAULT_SPIN_US=1000
 	unshare -p -f setsid $tools/fault-lat $d $size $n $win $delay $gap < /dev/null > $d/workload.log 2>&1 &
 	for _ in $(seq 600); do [ -f $d/ready ] && break; sleep 0.1; done
 	pid=$(pgrep -f "^$tools/fault-lat $d " | tail -n 1)
 	[ -n "$pid" ] || { log "workload did not start"; return 1; }
 	t0=$(now)
-	( $criu dump -t $pid -D $img --lazy-pages $rdma --address $ip --port $port --libdir $plugins -o dump.log -v4
+	( $criu dump -t $pid -D $img --lazy-pages $rdma --address $ip --port $port --libdir $plugins -o dump.log \
+		-v$loglevel
 	  echo $? > $d/dump-status; times > $d/dump-times ) &
 	dump=$!
+	# (info lines: needs --log-level 3 or more)
 	for _ in $(seq 1200); do
 		grep -q "export: \|Starting lazy pages server\|Lazy pages transfer" $img/dump.log 2> /dev/null && break
 		[ -f $d/dump-status ] && break
-		sleep 0.05
+		sleep 0.02
 	done
 	[ -f $d/dump-status ] && { log "dump exited early"; tail -n 20 $img/dump.log >&2; return 1; }
 	t1=$(now)
 	criu_pid=$(pgrep -P $dump -x criu | head -n 1)
 	cpu0=$(cpu_of $criu_pid)
-	$criu lazy-pages --page-server $rdma --address $ip --port $port -D $img --libdir $plugins \
-		--lazy-fault-around $win --lazy-background-delay $bgdelay -o lazy.log -v4 &
+	( $criu lazy-pages --page-server $rdma --address $ip --port $port -D $img --libdir $plugins \
+		--lazy-fault-around $win --lazy-background-delay $bgdelay -o lazy.log -v$loglevel
+	  echo $? > $d/lazy-status; now > $d/lazy-end ) &
 	lazy=$!
 	sleep 0.3
-	$criu restore --lazy-pages -D $img -d --libdir $plugins -o restore.log -v4 || { log "restore failed"; return 1; }
+	timeout 120 $criu restore --lazy-pages -D $img -d --libdir $plugins -o restore.log -v$loglevel ||
+		{ log "restore failed"; return 1; }
 	t2=$(now)
 	touch $d/go
-	for _ in $(seq 6000); do [ -f $d/result ] && break; sleep 0.05; done
+	for _ in $(seq 3000); do [ -f $d/result ] && break; sleep 0.05; done
 	grep -q "^OK" $d/result 2> /dev/null || { log "workload: $(cat $d/result 2> /dev/null)"; return 1; }
+	if [ $kind = latency ] && awk -v a=$t2 -v b=$(now) -v h=$hold_ms 'BEGIN { exit !(b - a > h / 1000) }'; then
+		log "the faults took longer than --hold-ms $hold_ms: the background pull overlapped them; raise it"
+		return 1
+	fi
 	# a latency run ends now; a pull run keeps the task until every page is in
 	[ $kind = latency ] && touch $d/exit
-	wait $lazy || { log "lazy-pages failed"; tail -n 20 $img/lazy.log >&2; return 1; }
-	t3=$(now)
+	for _ in $(seq 6000); do [ -f $d/lazy-status ] && break; sleep 0.05; done
+	[ "$(cat $d/lazy-status 2> /dev/null)" = 0 ] || { log "lazy-pages failed"; tail -n 20 $img/lazy.log >&2; return 1; }
+	# the last page is in when the lazy-pages daemon exits
+	t3=$(cat $d/lazy-end)
 	touch $d/exit
-	wait $dump
-	[ "$(cat $d/dump-status)" = 0 ] || { log "dump failed"; tail -n 20 $img/dump.log >&2; return 1; }
+	for _ in $(seq 1200); do [ -f $d/dump-status ] && break; sleep 0.05; done
+	[ "$(cat $d/dump-status 2> /dev/null)" = 0 ] || { log "dump failed"; tail -n 20 $img/dump.log >&2; return 1; }
 	local cpu_total cpu_serve bytes stats=-
 	# 'times' line 2: the subshell's children (criu dump), user and system
 	cpu_total=$(sed -n 2p $d/dump-times | awk '{ gsub(/[ms]/, " "); print $1 * 60 + $2 + $3 * 60 + $4 }')
 	cpu_serve=$(awk -v a=$cpu_total -v b=$cpu0 'BEGIN { printf "%.3f", a - b }')
 	bytes=$((size << 20))
-	if [ $tr = rdma ]; then
+	if [ $tr != tcp ]; then
 		[ -f $d/stats ] || { log "no RDMA transport counters"; return 1; }
-		grep -q "PS_IOV" $img/lazy.log && { log "RDMA run used the TCP page server"; return 1; }
+		# every timed fault came over RDMA
+		[ $kind != latency ] || [ "$(sed -n 's/^fault_requests=//p' $d/stats)" -ge $n ] || { log "fewer RDMA faults than samples"; return 1; }
 		stats=$(grep -v '^transport' $d/stats | tr '\n' ' ')
 	fi
 	echo -e "$mtu\t$tr\t$win\t$run\t$kind\t$n\t$(awk -v a=$t0 -v b=$t1 'BEGIN { printf "%.3f", b - a }')\t$(awk -v a=$t2 -v b=$t3 'BEGIN { printf "%.3f", b - a }')\t$cpu_total\t$cpu_serve\t$bytes\t$stats" >> $runs_tsv
@@ -152,11 +177,11 @@ for mtu in $mtus; do
 	floors
 	for run in $(seq $runs); do
 		for win in 1 16; do
-			for tr in tcp rdma; do
+			for tr in tcp rdma rdma-spin; do
 				log "MTU $mtu run $run: $tr, $((win * 4)) KiB faults"
 				# faults alone: no background pull until they are done
-				migrate $tr $win $mib $samples 0 0 600000 lat-$mtu-$tr-$win-$run latency ||
-					{ log "FAILED: $tr $win run $run"; exit 1; }
+				migrate $tr $win $mib $samples 0 0 $hold_ms lat-$mtu-$tr-$win-$run latency ||
+					{ log "FAILED: $tr $win run $run"; keep_logs lat-$mtu-$tr-$win-$run; exit 1; }
 			done
 		done
 	done
@@ -167,7 +192,7 @@ for run in $(seq $runs); do
 	for tr in tcp rdma; do
 		log "pull of $pull_mib MiB, run $run: $tr"
 		migrate $tr 1 $pull_mib 20 1500 250 0 pull-$mtu-$tr-$run pull ||
-			{ log "FAILED: pull $tr run $run"; exit 1; }
+			{ log "FAILED: pull $tr run $run"; keep_logs pull-$mtu-$tr-$run; exit 1; }
 	done
 done
 log "done: $runs_tsv $floor_tsv"

@@ -20,7 +20,7 @@ PAPER = {
     ('tcp', 16): {1500: '114.28 ± 15.7', 4200: '107.67 ± 14.2'},
     ('rdma', 16): {1500: '42.62 ± 6.9', 4200: '36.71 ± 5.2'},
 }
-NAME = {'tcp': 'CRIU TCP', 'rdma': 'criu-rdma'}
+NAME = {'tcp': 'CRIU TCP', 'rdma': 'criu-rdma', 'rdma-spin': 'criu-rdma, fault path polls'}
 
 
 def pct(v, p):
@@ -86,7 +86,7 @@ def latency_table(D):
     out = ['| fault | ' + ' | '.join(f'MTU {m}: ours, mean ± sd (p50 / p99) | MTU {m}: D6.9 x86' for m in D.mtus) + ' |',
            '|---|' + '---|---|' * len(D.mtus)]
     for win in (1, 16):
-        for tr in ('tcp', 'rdma'):
+        for tr in ('tcp', 'rdma', 'rdma-spin'):
             cells = []
             for m in D.mtus:
                 s, _ = D.lat(m, tr, win)
@@ -95,38 +95,46 @@ def latency_table(D):
                                  f'({pct(s, 50):.0f} / {pct(s, 99):.0f})')
                 else:
                     cells.append('n/a')
-                cells.append(PAPER[(tr, win)].get(m, '—'))
+                cells.append(PAPER.get((tr, win), {}).get(m, '—'))
             out.append(f'| {NAME[tr]} {win * 4} KB | ' + ' | '.join(cells) + ' |')
     return '\n'.join(out)
 
 
 def ratio_table(D):
-    out = ['| MTU | fault | TCP p50 (µs) | RDMA p50 (µs) | RDMA / TCP | run medians TCP | run medians RDMA |',
-           '|---|---|---|---|---|---|---|']
+    out = ['| MTU | fault | TCP p50 (µs) | RDMA p50 (µs) | RDMA / TCP | RDMA polling p50 (µs) | polling / TCP | '
+           'run medians TCP | run medians RDMA | run medians polling |',
+           '|---|---|---|---|---|---|---|---|---|---|']
     for m in D.mtus:
         for win in (1, 16):
             t, tm = D.lat(m, 'tcp', win)
             r, rm = D.lat(m, 'rdma', win)
+            p, pm = D.lat(m, 'rdma-spin', win)
             ratio = pct(r, 50) / pct(t, 50) if t and r else float('nan')
+            pratio = pct(p, 50) / pct(t, 50) if t and p else float('nan')
             out.append(f'| {m} | {win * 4} KB | {fmt(pct(t, 50), 0)} | {fmt(pct(r, 50), 0)} | {fmt(ratio, 2)} | '
-                       f'{", ".join(f"{x:.0f}" for x in tm)} | {", ".join(f"{x:.0f}" for x in rm)} |')
+                       f'{fmt(pct(p, 50), 0)} | {fmt(pratio, 2)} | '
+                       f'{", ".join(f"{x:.0f}" for x in tm)} | {", ".join(f"{x:.0f}" for x in rm)} | '
+                       f'{", ".join(f"{x:.0f}" for x in pm)} |')
     return '\n'.join(out)
 
 
 def floor_table(D):
-    out = ['| MTU | size | ib_read_lat typical (µs) | uffd round trip p50 (µs) | floor = sum | TCP 4 KiB round trip p50 '
-           '(µs) | criu-rdma fault p50 (µs) | ours / floor |',
-           '|---|---|---|---|---|---|---|---|']
+    out = ['| MTU | size | ib_read_lat typical (µs) | uffd round trip p50 (µs) | floor = sum | TCP round trip p50 '
+           '(µs) | criu-rdma fault p50 (µs) | ours / floor | polling fault p50 (µs) | polling / floor |',
+           '|---|---|---|---|---|---|---|---|---|---|']
     for m in D.mtus:
         for win, size in ((1, 4096), (16, 65536)):
             ib = D.floor_val(m, 'ib_read_lat_typical', size)
             uf = D.floor_samples('uffd-rtt', m, size)
             tcp = D.floor_samples('tcp-rtt', m, size)
             r, _ = D.lat(m, 'rdma', win)
+            p, _ = D.lat(m, 'rdma-spin', win)
             floor = ib + pct(uf, 50) if ib is not None and uf else None
             ratio = pct(r, 50) / floor if floor and r else None
+            pratio = pct(p, 50) / floor if floor and p else None
             out.append(f'| {m} | {size // 1024} KiB | {fmt(ib)} | {fmt(pct(uf, 50))} | {fmt(floor)} | '
-                       f'{fmt(pct(tcp, 50))} | {fmt(pct(r, 50))} | {fmt(ratio, 2)} |')
+                       f'{fmt(pct(tcp, 50))} | {fmt(pct(r, 50))} | {fmt(ratio, 2)} | {fmt(pct(p, 50))} | '
+                       f'{fmt(pratio, 2)} |')
     return '\n'.join(out)
 
 
@@ -136,15 +144,15 @@ def breakdown_table(D):
            '→ task runs |',
            '|---|---|---|---|---|---|---|---|']
     for m in D.mtus:
-        for win in (1, 16):
-            rows = D.rows('latency', 'rdma', m, win)
+        for win, tr in ((1, 'rdma'), (16, 'rdma'), (1, 'rdma-spin'), (16, 'rdma-spin')):
+            rows = D.rows('latency', tr, m, win)
             st = [stats_of(r) for r in rows]
             if not st:
                 continue
             med = lambda k: statistics.median([s.get(k, float('nan')) for s in st])
-            seen, _ = D.lat(m, 'rdma', win)
+            seen, _ = D.lat(m, tr, win)
             total = med('fault_latency_p50_us')
-            out.append(f'| {m} | {win * 4} KB | {fmt(pct(seen, 50))} | {fmt(total)} | {fmt(med("fault_queue_us_p50"))} | '
+            out.append(f'| {m} | {win * 4} KB{", polling" if tr == "rdma-spin" else ""} | {fmt(pct(seen, 50))} | {fmt(total)} | {fmt(med("fault_queue_us_p50"))} | '
                        f'{fmt(med("fault_read_us_p50"))} | {fmt(med("fault_copy_us_p50"))} | '
                        f'{fmt(pct(seen, 50) - total)} |')
     return '\n'.join(out)
@@ -185,7 +193,7 @@ def cdf_plot(D, mtu, plot_dir):
     os.makedirs(plot_dir, exist_ok=True)
     series = []
     for win in (1, 16):
-        for tr in ('tcp', 'rdma'):
+        for tr in ('tcp', 'rdma', 'rdma-spin'):
             s, _ = D.lat(mtu, tr, win)
             if s:
                 series.append((f'{NAME[tr]} {win * 4} KB', sorted(s)))

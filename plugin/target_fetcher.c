@@ -56,6 +56,7 @@ static struct {
 	int epfd;
 	long page;
 	uint32_t read_size;
+	double fault_spin; /* seconds a fault polls for its READs */
 	/* slots [0, nr_bg) READ on the main QP, [nr_bg, nr_slots) on the lane */
 	unsigned int nr_slots, nr_bg, busy_slots, busy_bg;
 	uint8_t *pool;
@@ -122,6 +123,7 @@ static int setup_pool(void)
 	tf.nr_slots = tf.nr_bg + tf.conn.lane_reads;
 	tf.read_size = (uint32_t)rdma_cfg_int("CRIU_RDMA_READ_SIZE", 256 * 1024);
 	tf.read_size = (tf.read_size + tf.page - 1) / tf.page * tf.page;
+	tf.fault_spin = (double)rdma_cfg_int("CRIU_RDMA_FAULT_SPIN_US", 0) / 1e6;
 	tf.slots = calloc(tf.nr_slots, sizeof(*tf.slots));
 	tf.lat_us = calloc(4 * (size_t)MAX_LAT_SAMPLES, sizeof(*tf.lat_us));
 	if (posix_memalign((void **)&tf.pool, tf.page, (size_t)tf.nr_slots * tf.read_size) || !tf.slots || !tf.lat_us)
@@ -212,6 +214,8 @@ static int post_one(struct fetch_req *r, struct fetch_req **head)
 	}
 	for (s = r->fault ? tf.nr_bg : 0; tf.slots[s].req; s++)
 		;
+	if (!r->next_off)
+		r->t_posted = rdma_now();
 	if (rconn_post_read(&tf.conn, r->fault, tf.pool + (size_t)s * tf.read_size, tf.pool_mr->lkey, va, range->rkey,
 			    (uint32_t)len, s)) {
 		pr_perror("cannot post a READ");
@@ -222,8 +226,6 @@ static int post_one(struct fetch_req *r, struct fetch_req **head)
 	if (!r->fault)
 		tf.busy_bg++;
 	tf.reads++;
-	if (!r->next_off)
-		r->t_posted = rdma_now();
 	r->reads_left++;
 	r->next_off += len;
 	if (r->next_off == r->len)
@@ -325,6 +327,26 @@ static int reap(int timeout_ms)
 	return dispatch();
 }
 
+/*
+ * A faulting task waits for every microsecond between the READ's completion
+ * and UFFDIO_COPY.  Going back to CRIU's epoll loop costs a completion event,
+ * a wake-up and the loop's own work; polling the CQ for a short while
+ * instead answers the fault as soon as the READ lands (perftest's latency
+ * tools poll for the same reason).  Bounded by CRIU_RDMA_FAULT_SPIN_US.
+ */
+static int spin_for_faults(void)
+{
+	double end = rdma_now() + tf.fault_spin;
+
+	while (tf.fault_q || tf.busy_slots > tf.busy_bg) {
+		if (reap(0))
+			return -1;
+		if (rdma_now() > end)
+			break;
+	}
+	return 0;
+}
+
 int rdma_lazy_fetch(unsigned long img_id, unsigned long vaddr, unsigned long nr_pages, void *buf, unsigned int flags,
 		    cr_lazy_pages_complete_t complete, void *priv)
 {
@@ -345,6 +367,8 @@ int rdma_lazy_fetch(unsigned long img_id, unsigned long vaddr, unsigned long nr_
 	};
 	enqueue(r);
 	if (dispatch())
+		return -1;
+	if (r->fault && tf.fault_spin > 0 && spin_for_faults())
 		return -1;
 	if (flags & CR_LAZY_FETCH_ASYNC)
 		return 0;
