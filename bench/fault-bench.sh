@@ -136,6 +136,8 @@ migrate() {
 	echo -e "$mtu\t$tr\t$win\t$run\t$kind\t$n\t$(awk -v a=$t0 -v b=$t1 'BEGIN { printf "%.3f", b - a }')\t$(awk -v a=$t2 -v b=$t3 'BEGIN { printf "%.3f", b - a }')\t$cpu_total\t$cpu_serve\t$bytes\t$stats" >> $runs_tsv
 	mkdir -p $out/raw/$name
 	cp $d/lat.txt $out/raw/$name/
+	# the source's log of a pull shows its export and release times
+	[ $kind = pull ] && cp $img/dump.log $out/raw/$name/
 	[ -f $d/stats ] && cp $d/stats $out/raw/$name/
 	rm -rf $d
 }

@@ -1,7 +1,8 @@
 #!/bin/bash
 # Lazy (post-copy) migration inside one guest, over RDMA (default) or TCP:
 #   lazy-migrate.sh [rdma|tcp] [MIB] [WORKLOAD (lazy-pattern, lazy-stress)]
-# CRR_FAULT_AROUND=N passes --lazy-fault-around N to the lazy-pages daemon.
+# CRR_FAULT_AROUND=N passes --lazy-fault-around N to the lazy-pages daemon;
+# CRR_RDMA_VIA_CONFIG=1 selects RDMA through a config file's 'rdma' key.
 # A workload fills MIB with a VA-derived pattern; it is dumped with
 # --lazy-pages, restored with empty memory and verifies every page in
 # random order while the pages are still remote.  For RDMA the transport's
@@ -20,6 +21,12 @@ port=7480
 fail() { echo "FAIL: $*"; for f in $img/*.log; do echo "--- $f"; tail -n 25 $f; done; exit 1; }
 rdma=
 [ "$transport" = rdma ] && rdma=--rdma
+# CRR_RDMA_VIA_CONFIG=1: select the transport with the 'rdma' key of a CRIU
+# configuration file instead of the flag, as runc and Podman would
+if [ -n "$rdma" ] && [ "${CRR_RDMA_VIA_CONFIG:-0}" = 1 ]; then
+	printf '# selects the RDMA lazy-pages transport\nrdma\n' > $d/criu.conf
+	rdma="--config $d/criu.conf"
+fi
 export CRIU_RDMA_STATS=$d/stats
 
 unshare -p -f setsid $top/build/test/tools/$workload $d $mib < /dev/null > $d/workload.log 2>&1 &
