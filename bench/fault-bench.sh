@@ -50,7 +50,7 @@ mkdir -p $out
 work=${TMPDIR:-/tmp}/fault-bench
 runs_tsv=$out/runs.tsv
 floor_tsv=$out/floor.tsv
-echo -e "mtu\ttransport\twindow\trun\tkind\tsamples\tdump_s\trestore_to_done_s\tcpu_total_s\tcpu_serve_s\tbytes\tstats" > $runs_tsv
+echo -e "mtu\ttransport\twindow\trun\tkind\tsamples\tdump_s\trestore_to_done_s\tcpu_total_s\tcpu_serve_s\tbytes\tstats\tcpu_serve_user_s\tcpu_serve_sys_s" > $runs_tsv
 echo -e "mtu\twhat\tsize\tvalue\tunit" > $floor_tsv
 log() { echo "fault-bench: $*" >&2; }
 # keeps a failed run's CRIU logs, then stops whatever of it is left
@@ -62,9 +62,9 @@ keep_logs() {
 }
 now() { date +%s.%N; }
 
-# CPU seconds (user + system) a live process has used so far
+# CPU seconds (user, system) a live process has used so far
 cpu_of() {
-	awk -v hz="$(getconf CLK_TCK)" '{ print ($14 + $15) / hz }' /proc/$1/stat 2> /dev/null || echo 0
+	awk -v hz="$(getconf CLK_TCK)" '{ print $14 / hz, $15 / hz }' /proc/$1/stat 2> /dev/null || echo 0 0
 }
 
 # migrate TRANSPORT WINDOW MIB SAMPLES DELAY_MS GAP_MS BG_DELAY_MS NAME KIND: one lazy
@@ -124,8 +124,10 @@ migrate() {
 	[ "$(cat $d/dump-status 2> /dev/null)" = 0 ] || { log "dump failed"; tail -n 20 $img/dump.log >&2; return 1; }
 	local cpu_total cpu_serve bytes stats=-
 	# 'times' line 2: the subshell's children (criu dump), user and system
-	cpu_total=$(sed -n 2p $d/dump-times | awk '{ gsub(/[ms]/, " "); print $1 * 60 + $2 + $3 * 60 + $4 }')
-	cpu_serve=$(awk -v a=$cpu_total -v b=$cpu0 'BEGIN { printf "%.3f", a - b }')
+	local cpu_split
+	cpu_split=$(sed -n 2p $d/dump-times | awk -v c0="$cpu0" '{ gsub(/[ms]/, " "); u = $1 * 60 + $2; s = $3 * 60 + $4
+		split(c0, z, " "); printf "%.3f %.3f %.3f %.3f", u + s, u + s - z[1] - z[2], u - z[1], s - z[2] }')
+	read -r cpu_total cpu_serve cpu_serve_user cpu_serve_sys <<< "$cpu_split"
 	bytes=$((size << 20))
 	if [ $tr != tcp ]; then
 		[ -f $d/stats ] || { log "no RDMA transport counters"; return 1; }
@@ -133,7 +135,7 @@ migrate() {
 		[ $kind != latency ] || [ "$(sed -n 's/^fault_requests=//p' $d/stats)" -ge $n ] || { log "fewer RDMA faults than samples"; return 1; }
 		stats=$(grep -v '^transport' $d/stats | tr '\n' ' ')
 	fi
-	echo -e "$mtu\t$tr\t$win\t$run\t$kind\t$n\t$(awk -v a=$t0 -v b=$t1 'BEGIN { printf "%.3f", b - a }')\t$(awk -v a=$t2 -v b=$t3 'BEGIN { printf "%.3f", b - a }')\t$cpu_total\t$cpu_serve\t$bytes\t$stats" >> $runs_tsv
+	echo -e "$mtu\t$tr\t$win\t$run\t$kind\t$n\t$(awk -v a=$t0 -v b=$t1 'BEGIN { printf "%.3f", b - a }')\t$(awk -v a=$t2 -v b=$t3 'BEGIN { printf "%.3f", b - a }')\t$cpu_total\t$cpu_serve\t$bytes\t$stats\t$cpu_serve_user\t$cpu_serve_sys" >> $runs_tsv
 	mkdir -p $out/raw/$name
 	cp $d/lat.txt $out/raw/$name/
 	# the source's log of a pull shows its export and release times

@@ -182,6 +182,14 @@ def pull_table(D):
         out.append(f'| {NAME[tr]} | {int(rows[0]["bytes"]) >> 20} MiB | {secs:.2f} | {mibs:.1f} | {fmt(bw)} | '
                    f'{fmt(mibs / bw if bw else None, 2)} | {fmt(pct(busy, 50))} | {fmt(pct(idle, 50))} | '
                    f'{fmt(pct(busy, 50) / pct(idle, 50) if busy and idle else None, 2)} | {cs:.2f} | {ct:.2f} |')
+    for tr in ('tcp', 'rdma'):
+        rows = [r for r in D.rows('pull', tr) if r.get('cpu_serve_user_s')]
+        if rows:
+            u = statistics.median(float(r['cpu_serve_user_s']) for r in rows)
+            k = statistics.median(float(r['cpu_serve_sys_s']) for r in rows)
+            out.append('')
+            out.append(f'{NAME[tr]}, source CPU while serving {int(rows[0]["bytes"]) >> 20} MiB: {u:.2f} s user, '
+                       f'{k:.2f} s system.')
     if 'tcp' in cpu and 'rdma' in cpu and cpu['tcp'][0] > 0:
         out.append('')
         out.append(f'Source CPU while serving, RDMA / TCP: **{cpu["rdma"][0] / cpu["tcp"][0]:.2f}** '
