@@ -4,7 +4,7 @@
 #   run-guest.sh [--timeout SEC] --out DIR SCRIPT [ARGS...]
 #       one guest; SCRIPT (a path inside the repository) runs as root in it.
 #   run-guest.sh [--timeout SEC] --out DIR --pair SOURCE_SCRIPT TARGET_SCRIPT
-#       two guests joined by a QEMU socket network (192.168.77.1 = source,
+#       two guests joined by a virtual network (192.168.77.1 = source,
 #       192.168.77.2 = target), each with its own kernel and rxe device.
 #
 # The repository, the cache and DIR are shared over 9p at their host paths.
@@ -80,7 +80,11 @@ finish() {
 		[ -f "$dir/job.log" ] && { echo "--- $name job log:" >&2; tail -n 60 "$dir/job.log" >&2; }
 		return 1
 	fi
-	return "$(cat "$dir/exit-status")"
+	local st
+	st=$(cat "$dir/exit-status")
+	# written by the guest over 9p; a file seen before its write ends is empty
+	[ -n "$st" ] || { echo "run-guest: $name left an empty exit status" >&2; return 1; }
+	return "$st"
 }
 
 if [ -z "$pair" ]; then
@@ -111,9 +115,11 @@ tpid=$guest_pid
 # If one side fails, the other cannot finish: stop it instead of waiting.
 while kill -0 "$spid" 2>/dev/null || kill -0 "$tpid" 2>/dev/null; do
 	for side in source target; do
-		if [ -f "$out/$side/exit-status" ] && [ "$(cat "$out/$side/exit-status")" != 0 ]; then
+		# (read once: the guest may be writing it; empty is not yet a verdict)
+		st=$(cat "$out/$side/exit-status" 2> /dev/null || true)
+		if [ -n "$st" ] && [ "$st" != 0 ]; then
 			sleep 5
-			kill "$spid" "$tpid" 2>/dev/null
+			kill "$spid" "$tpid" 2> /dev/null || true
 		fi
 	done
 	sleep 1
