@@ -492,12 +492,12 @@ static int reap_send_cq(struct rconn *c, struct ibv_wc *wc, int n)
 	return got;
 }
 
-static long mono_ms(void)
+double rdma_now(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
+	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 /*
@@ -508,7 +508,7 @@ static long mono_ms(void)
  */
 int rconn_poll(struct rconn *c, struct ibv_wc *wc, int n, int timeout_ms)
 {
-	long deadline, left;
+	double deadline, left;
 	int got = 0, ret;
 
 	while (c->n_stash && got < n)
@@ -518,17 +518,17 @@ int rconn_poll(struct rconn *c, struct ibv_wc *wc, int n, int timeout_ms)
 	ret = reap_send_cq(c, wc, n);
 	if (ret != 0 || timeout_ms <= 0)
 		return ret;
-	deadline = mono_ms() + timeout_ms;
+	deadline = rdma_now() + timeout_ms / 1e3;
 	for (;;) {
 		if (rearm(c->send_cc, c->send_cq))
 			return -1;
 		ret = reap_send_cq(c, wc, n);
 		if (ret != 0)
 			return ret;
-		left = deadline - mono_ms();
+		left = deadline - rdma_now();
 		if (left <= 0 || c->peer_gone)
 			return c->peer_gone ? -1 : 0;
-		ret = wait_channel(c, c->send_cc, (int)left);
+		ret = wait_channel(c, c->send_cc, (int)(left * 1e3) + 1);
 		if (ret < 0)
 			return ret;
 	}

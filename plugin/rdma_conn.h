@@ -53,6 +53,9 @@ struct rconn {
 };
 
 /* Source side: bind to @addr:@port (fails if no RDMA device serves @addr), listen. */
+/* Monotonic seconds: timeouts here, and the timings the plugin logs. */
+double rdma_now(void);
+
 int rconn_listen(struct rconn *c, const char *addr, int port);
 /* Source side: wait up to @timeout_ms for one peer and accept it. */
 int rconn_accept(struct rconn *c, int timeout_ms);

@@ -11,7 +11,6 @@
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "criu-plugin.h"
@@ -24,14 +23,6 @@ long rdma_cfg_int(const char *name, long def)
 	const char *v = getenv(name);
 
 	return v && *v ? strtol(v, NULL, 0) : def;
-}
-
-double rdma_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 /*

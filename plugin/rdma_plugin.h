@@ -27,7 +27,5 @@ long rdma_cfg_int(const char *name, long def);
  */
 int rdma_netns_enter(void);
 void rdma_netns_leave(int saved);
-/* Monotonic seconds, for the timings the plugin logs. */
-double rdma_now(void);
 
 #endif
