@@ -13,8 +13,9 @@
 # 4096); without it the current MTU is measured.  While faults are timed the
 # background pull is held back for --hold-ms (CRIU cannot tell that a task
 # exited until it copies to it, so each latency run lasts at least that
-# long; a run whose faults take longer fails and asks for more).  Raw samples and one line
-# per migration go to DIR (bench/report.py turns them into RESULTS.md).
+# long; a run whose faults take longer fails and asks for more).  Raw
+# samples and one line per migration go to DIR (bench/report.py turns them
+# into RESULTS.md).
 # Needs: build/ (meson + ninja), perftest (ib_read_lat, ib_read_bw), root.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -72,7 +73,7 @@ cpu_of() {
 # line to runs.tsv and keeps its samples and counters in $out/raw/NAME
 migrate() {
 	local tr=$1 win=$2 size=$3 n=$4 delay=$5 gap=$6 bgdelay=$7 name=$8 kind=$9 d=$work/$8
-	local img=$d/img rdma= port=$((7600 + RANDOM % 200)) pid dump criu_pid lazy t0 t1 t2 t3 cpu0
+	local img=$d/img rdma= port=$((7600 + RANDOM % 200)) pid dump criu_pid t0 t1 t2 t3 cpu0
 	rm -rf $d
 	mkdir -p $img
 	# rdma-spin: --rdma with the fault path polling the CQ (CRIU_RDMA_FAULT_SPIN_US)
@@ -101,7 +102,6 @@ migrate() {
 	( $criu lazy-pages --page-server $rdma --address $ip --port $port -D $img --libdir $plugins \
 		--lazy-fault-around $win --lazy-background-delay $bgdelay -o lazy.log -v$loglevel
 	  echo $? > $d/lazy-status; now > $d/lazy-end ) &
-	lazy=$!
 	sleep 0.3
 	timeout 120 $criu restore --lazy-pages -D $img -d --libdir $plugins -o restore.log -v$loglevel ||
 		{ log "restore failed"; return 1; }
@@ -122,9 +122,8 @@ migrate() {
 	touch $d/exit
 	for _ in $(seq 1200); do [ -f $d/dump-status ] && break; sleep 0.05; done
 	[ "$(cat $d/dump-status 2> /dev/null)" = 0 ] || { log "dump failed"; tail -n 20 $img/dump.log >&2; return 1; }
-	local cpu_total cpu_serve bytes stats=-
+	local cpu_split cpu_total cpu_serve cpu_serve_user cpu_serve_sys bytes stats=-
 	# 'times' line 2: the subshell's children (criu dump), user and system
-	local cpu_split
 	cpu_split=$(sed -n 2p $d/dump-times | awk -v c0="$cpu0" '{ gsub(/[ms]/, " "); u = $1 * 60 + $2; s = $3 * 60 + $4
 		split(c0, z, " "); printf "%.3f %.3f %.3f %.3f", u + s, u + s - z[1] - z[2], u - z[1], s - z[2] }')
 	read -r cpu_total cpu_serve cpu_serve_user cpu_serve_sys <<< "$cpu_split"

@@ -43,6 +43,11 @@ def stats_of(row):
     return {k: float(v) for k, v in kv.items()}
 
 
+def ratio(a, b):
+    """a / b, or None where either side has no data."""
+    return a / b if a and b and not math.isnan(a) and not math.isnan(b) else None
+
+
 def fmt(x, nd=1):
     return 'n/a' if x is None or (isinstance(x, float) and math.isnan(x)) else f'{x:.{nd}f}'
 
@@ -109,10 +114,9 @@ def ratio_table(D):
             t, tm = D.lat(m, 'tcp', win)
             r, rm = D.lat(m, 'rdma', win)
             p, pm = D.lat(m, 'rdma-spin', win)
-            ratio = pct(r, 50) / pct(t, 50) if t and r else float('nan')
-            pratio = pct(p, 50) / pct(t, 50) if t and p else float('nan')
-            out.append(f'| {m} | {win * 4} KB | {fmt(pct(t, 50), 0)} | {fmt(pct(r, 50), 0)} | {fmt(ratio, 2)} | '
-                       f'{fmt(pct(p, 50), 0)} | {fmt(pratio, 2)} | '
+            out.append(f'| {m} | {win * 4} KB | {fmt(pct(t, 50), 0)} | {fmt(pct(r, 50), 0)} | '
+                       f'{fmt(ratio(pct(r, 50), pct(t, 50)), 2)} | {fmt(pct(p, 50), 0)} | '
+                       f'{fmt(ratio(pct(p, 50), pct(t, 50)), 2)} | '
                        f'{", ".join(f"{x:.0f}" for x in tm)} | {", ".join(f"{x:.0f}" for x in rm)} | '
                        f'{", ".join(f"{x:.0f}" for x in pm)} |')
     return '\n'.join(out)
@@ -130,11 +134,9 @@ def floor_table(D):
             r, _ = D.lat(m, 'rdma', win)
             p, _ = D.lat(m, 'rdma-spin', win)
             floor = ib + pct(uf, 50) if ib is not None and uf else None
-            ratio = pct(r, 50) / floor if floor and r else None
-            pratio = pct(p, 50) / floor if floor and p else None
             out.append(f'| {m} | {size // 1024} KiB | {fmt(ib)} | {fmt(pct(uf, 50))} | {fmt(floor)} | '
-                       f'{fmt(pct(tcp, 50))} | {fmt(pct(r, 50))} | {fmt(ratio, 2)} | {fmt(pct(p, 50))} | '
-                       f'{fmt(pratio, 2)} |')
+                       f'{fmt(pct(tcp, 50))} | {fmt(pct(r, 50))} | {fmt(ratio(pct(r, 50), floor), 2)} | '
+                       f'{fmt(pct(p, 50))} | {fmt(ratio(pct(p, 50), floor), 2)} |')
     return '\n'.join(out)
 
 
@@ -180,8 +182,8 @@ def pull_table(D):
         cpu[tr] = (cs, ct)
         # perftest's MB is 2^20 bytes
         out.append(f'| {NAME[tr]} | {int(rows[0]["bytes"]) >> 20} MiB | {secs:.2f} | {mibs:.1f} | {fmt(bw)} | '
-                   f'{fmt(mibs / bw if bw else None, 2)} | {fmt(pct(busy, 50))} | {fmt(pct(idle, 50))} | '
-                   f'{fmt(pct(busy, 50) / pct(idle, 50) if busy and idle else None, 2)} | {cs:.2f} | {ct:.2f} |')
+                   f'{fmt(ratio(mibs, bw), 2)} | {fmt(pct(busy, 50))} | {fmt(pct(idle, 50))} | '
+                   f'{fmt(ratio(pct(busy, 50), pct(idle, 50)), 2)} | {cs:.2f} | {ct:.2f} |')
     for tr in ('tcp', 'rdma'):
         rows = [r for r in D.rows('pull', tr) if r.get('cpu_serve_user_s')]
         if rows:
