@@ -7,6 +7,7 @@
 #ifndef __CRIU_RDMA_EXPORT_TABLE_H__
 #define __CRIU_RDMA_EXPORT_TABLE_H__
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -16,9 +17,12 @@ struct export_range {
 	uint64_t va;
 	uint64_t len;
 	uint32_t rkey;
-	/* source side only: the local copy and its registration */
+	/* source side only: the local copy and its registration ... */
 	void *local;
 	struct ibv_mr *mr;
+	/* ... or, zero-copy, the task's own memory registered by the task */
+	bool in_task;
+	uint32_t mr_handle;
 };
 
 struct export_task {

@@ -5,7 +5,8 @@
  * This file is the plugin's face to CRIU: registration, stage set-up and
  * tear-down.  The roles live in their own files: rdma_conn.c (verbs
  * connection), ctl_proto.c + ctl_io.c (control protocol), export_table.c
- * (exported memory), source_server.c (source), target_fetcher.c (target).
+ * (exported memory), source_server.c (source), task_mr.c + uverbs_cmd.c
+ * (zero-copy export by the frozen task), target_fetcher.c (target).
  */
 #include <fcntl.h>
 #include <sched.h>
@@ -88,6 +89,9 @@ static int rdma_plugin_init(int stage)
 
 static void rdma_plugin_fini(int stage, int ret)
 {
+	/* a dump that failed before serving may hold tasks' regions: unpin them */
+	if (stage == CR_PLUGIN_STAGE__DUMP || stage == CR_PLUGIN_STAGE__PAGE_SERVER)
+		rdma_lazy_release();
 	pr_info("criu-rdma plugin finished %s (%s)\n", stage_name(stage), ret ? "failed" : "ok");
 }
 
@@ -95,6 +99,7 @@ CR_PLUGIN_REGISTER("criu-rdma", rdma_plugin_init, rdma_plugin_fini)
 
 CR_PLUGIN_REGISTER_HOOK(CR_PLUGIN_HOOK__LAZY_PAGES_LISTEN, rdma_lazy_listen)
 CR_PLUGIN_REGISTER_HOOK(CR_PLUGIN_HOOK__LAZY_PAGES_EXPORT, rdma_lazy_export)
+CR_PLUGIN_REGISTER_HOOK(CR_PLUGIN_HOOK__LAZY_PAGES_EXPORT_IN_PLACE, rdma_lazy_export_in_place)
 CR_PLUGIN_REGISTER_HOOK(CR_PLUGIN_HOOK__LAZY_PAGES_SERVE, rdma_lazy_serve)
 CR_PLUGIN_REGISTER_HOOK(CR_PLUGIN_HOOK__LAZY_PAGES_CONNECT, rdma_lazy_connect)
 CR_PLUGIN_REGISTER_HOOK(CR_PLUGIN_HOOK__LAZY_PAGES_FETCH, rdma_lazy_fetch)

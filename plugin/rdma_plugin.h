@@ -8,7 +8,10 @@
 /* source_server.c */
 int rdma_lazy_listen(const char *addr, unsigned short port);
 int rdma_lazy_export(int img_id, const struct iovec *iovs, unsigned int nr, cr_lazy_pages_read_t read, void *priv);
+int rdma_lazy_export_in_place(int img_id, int pid, const struct iovec *iovs, unsigned int nr, cr_task_ioctls_t run,
+			      void *task);
 int rdma_lazy_serve(void);
+void rdma_lazy_release(void);
 
 /* target_fetcher.c */
 int rdma_lazy_connect(const char *addr, unsigned short port, int *event_fd);

@@ -5,12 +5,16 @@
  * target READs pages itself, so after the export this side only waits for
  * control messages (done / close) and spends no CPU per page.
  *
- * The export is a copy of the lazy pages out of CRIU's page pipes into
- * memory we own and register.  It sits behind export_task_memory() alone, so
- * a zero-copy export (registering the frozen task's own pages) replaces just
- * that function.
+ * The export is zero-copy where the kernel allows: while CRIU's parasite is
+ * in a frozen task, the task registers its own lazy memory in our PD
+ * (task_mr.c), and its pages are served as they are.  Otherwise (device or
+ * kernel without the path, the task's registration refused, CRIU_RDMA_ZERO_COPY=0,
+ * or a page server that holds received pages) the lazy pages are copied out
+ * of CRIU's page pipes into memory we own and register (export_task_memory()).
+ * Either way a task's ranges carry its VAs and the rkeys that reach them.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -22,12 +26,20 @@
 #include "export_table.h"
 #include "rdma_plugin.h"
 #include "rdma_log.h"
+#include "task_mr.h"
 
 static struct rconn src_conn;
 static struct export_table src_table;
 static bool src_listening;
 static double export_seconds;
 static uint64_t export_bytes;
+/* zero-copy export: usable if zc_ok, else zc_why says why not */
+static struct task_mr_dev zc_dev;
+static bool zc_ok;
+static char zc_why[160];
+static double zc_seconds;
+static uint64_t zc_bytes;
+static unsigned int zc_tasks, zc_refused;
 
 int rdma_lazy_listen(const char *addr, unsigned short port)
 {
@@ -51,7 +63,38 @@ int rdma_lazy_listen(const char *addr, unsigned short port)
 		return -1;
 	}
 	src_listening = true;
+
+	/* learn now, before anything is frozen, whether tasks can register themselves */
+	zc_ok = false;
+	if (!rdma_cfg_int("CRIU_RDMA_ZERO_COPY", 1))
+		snprintf(zc_why, sizeof(zc_why), "switched off (CRIU_RDMA_ZERO_COPY=0)");
+	else
+		zc_ok = !task_mr_probe(&src_conn, &zc_dev, zc_why, sizeof(zc_why));
+	zc_dev.refuse_last = rdma_cfg_int("CRIU_RDMA_TEST_REFUSE_ZERO_COPY", 0);
+	if (zc_ok)
+		pr_info("zero-copy export available on %s (driver id %u)\n", rconn_dev_name(&src_conn),
+			zc_dev.driver_id);
+	else
+		pr_info("zero-copy export unavailable: %s; lazy pages will be copied\n", zc_why);
 	return 0;
+}
+
+/* Drops a task's regions: ours (copies) and the task's own (zero-copy). */
+static void release_task(struct export_task *task)
+{
+	size_t i;
+
+	for (i = 0; i < task->nr; i++) {
+		struct export_range *r = &task->ranges[i];
+
+		if (r->in_task) {
+			task_mr_release(&zc_dev, r->mr_handle);
+		} else {
+			ibv_dereg_mr(r->mr);
+			munmap(r->local, r->len);
+		}
+	}
+	task->nr = 0;
 }
 
 /* Copies one run of lazy pages into registered memory addressed by its VA. */
@@ -115,6 +158,42 @@ int rdma_lazy_export(int img_id, const struct iovec *iovs, unsigned int nr, cr_l
 	export_seconds += rdma_now() - t0;
 	pr_info("exported task %d: %u ranges\n", img_id, nr);
 	return ret;
+}
+
+/*
+ * Called while the parasite is in task @pid: have it register its own lazy
+ * ranges.  Any failure leaves nothing registered and answers -ENOTSUP, so
+ * CRIU splices the pages and the copy export takes them: zero-copy never
+ * fails a dump the copy would complete.
+ */
+int rdma_lazy_export_in_place(int img_id, int pid, const struct iovec *iovs, unsigned int nr, cr_task_ioctls_t run,
+			      void *task)
+{
+	struct export_task *t;
+	double t0 = rdma_now();
+	char why[160];
+	uint64_t bytes = 0;
+	unsigned int i;
+
+	if (!src_listening || !zc_ok)
+		return -ENOTSUP;
+	t = export_task_get(&src_table, (uint32_t)img_id, 1);
+	if (!t)
+		return -ENOTSUP;
+	if (task_mr_export(&zc_dev, t, pid, iovs, nr, run, task, why, sizeof(why)) || export_task_seal(t)) {
+		pr_warn("task %d: zero-copy export not possible: %s; its pages will be copied\n", img_id, why);
+		release_task(t);
+		zc_refused++;
+		return -ENOTSUP;
+	}
+	for (i = 0; i < nr; i++)
+		bytes += iovs[i].iov_len;
+	zc_bytes += bytes;
+	zc_seconds += rdma_now() - t0;
+	zc_tasks++;
+	pr_info("exported task %d zero-copy: %zu regions, %.1f MiB registered by the task (pid %d) in %.3f s\n", img_id,
+		t->nr, bytes / 1048576.0, pid, rdma_now() - t0);
+	return 0;
 }
 
 static int send_export_table(void)
@@ -188,17 +267,16 @@ static int wait_for_target(void)
 	}
 }
 
-static void release_exports(void)
+/* Idempotent: after serving, and from the plugin's fini when a dump failed. */
+void rdma_lazy_release(void)
 {
-	size_t t, i;
+	size_t t;
 
+	if (!src_listening)
+		return;
+	/* regions first: the PD cannot go while the tasks' regions are in it */
 	for (t = 0; t < src_table.nr; t++)
-		for (i = 0; i < src_table.tasks[t].nr; i++) {
-			struct export_range *r = &src_table.tasks[t].ranges[i];
-
-			ibv_dereg_mr(r->mr);
-			munmap(r->local, r->len);
-		}
+		release_task(&src_table.tasks[t]);
 	export_table_free(&src_table);
 	rconn_close(&src_conn);
 	src_listening = false;
@@ -209,6 +287,9 @@ int rdma_lazy_serve(void)
 	double t0;
 	int ret = -1;
 
+	pr_info("export: %.1f MiB zero-copy from %u tasks in %.3f s (%.3f s/GiB), %u tasks refused\n",
+		zc_bytes / 1048576.0, zc_tasks, zc_seconds, zc_bytes ? zc_seconds / (zc_bytes / 1073741824.0) : 0.0,
+		zc_refused);
 	pr_info("export: %.1f MiB copied and pinned in %.3f s (%.3f s/GiB)\n", export_bytes / 1048576.0, export_seconds,
 		export_bytes ? export_seconds / (export_bytes / 1073741824.0) : 0.0);
 	t0 = rdma_now();
@@ -219,10 +300,11 @@ int rdma_lazy_serve(void)
 	/* the target then opens its fault lane, a second connection */
 	if (send_export_table() || rconn_accept_lane(&src_conn, rdma_cfg_int("CRIU_RDMA_TIMEOUT_MS", 10000)))
 		goto out;
-	pr_info("serving %.1f MiB to the target with one-sided READs\n", export_bytes / 1048576.0);
+	pr_info("serving %.1f MiB to the target with one-sided READs\n", (export_bytes + zc_bytes) / 1048576.0);
 	ret = wait_for_target();
-	pr_info("target finished after %.3f s; releasing %.1f MiB\n", rdma_now() - t0, export_bytes / 1048576.0);
+	pr_info("target finished after %.3f s; releasing %.1f MiB\n", rdma_now() - t0,
+		(export_bytes + zc_bytes) / 1048576.0);
 out:
-	release_exports();
+	rdma_lazy_release();
 	return ret;
 }

@@ -96,6 +96,7 @@ guest_single() {
 		test/guest/rdma-read.sh \
 		test/guest/criu-plugin.sh \
 		test/guest/lazy-rdma-256m.sh \
+		test/guest/lazy-rdma-zero-copy.sh \
 		test/guest/lazy-rdma-stress.sh \
 		test/guest/lazy-rdma-fault-around.sh \
 		test/guest/lazy-tcp.sh \

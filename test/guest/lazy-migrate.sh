@@ -1,8 +1,12 @@
 #!/bin/bash
 # Lazy (post-copy) migration inside one guest, over RDMA (default) or TCP:
-#   lazy-migrate.sh [rdma|tcp] [MIB] [WORKLOAD (lazy-pattern, lazy-stress)]
+#   lazy-migrate.sh [rdma|tcp] [MIB] [WORKLOAD (lazy-pattern, lazy-stress)] [WORKLOAD_ARG]
 # CRR_FAULT_AROUND=N passes --lazy-fault-around N to the lazy-pages daemon;
 # CRR_RDMA_VIA_CONFIG=1 selects RDMA through a config file's 'rdma' key.
+# CRR_EXPECT_EXPORT=zero-copy (default for rdma) | copy | fallback: how the
+# source must have exported the memory (checked in its log, its memory and
+# the task's pinned pages while serving).  CRR_WORKLOAD_USER=NAME runs the
+# workload as that user, with CRR_WORKLOAD_MEMLOCK_KB as its memlock limit.
 # A workload fills MIB with a VA-derived pattern; it is dumped with
 # --lazy-pages, restored with empty memory and verifies every page in
 # random order while the pages are still remote.  For RDMA the transport's
@@ -11,6 +15,7 @@ set -u
 transport=${1:-rdma}
 mib=${2:-64}
 workload=${3:-lazy-pattern}
+workload_arg=${4:-}
 top=$PWD
 criu=$top/build/criu
 plugins=$top/build/plugin
@@ -18,7 +23,15 @@ d=$(mktemp -d /tmp/lazy-$transport.XXXXXX)
 img=$d/img
 mkdir -p $img
 port=7480
-fail() { echo "FAIL: $*"; for f in $img/*.log; do echo "--- $f"; tail -n 25 $f; done; exit 1; }
+dump= lazy= pid=
+fail() {
+	echo "FAIL: $*"
+	for f in $img/*.log $d/workload.log; do [ -s $f ] && { echo "--- $f"; tail -n 25 $f; }; done
+	# leave nothing behind for the next test: no server on the port, no frozen task
+	kill -9 $dump $lazy 2>/dev/null
+	pkill -9 -f "^$top/build/test/tools/$workload $d"
+	exit 1
+}
 rdma=
 [ "$transport" = rdma ] && rdma=--rdma
 # CRR_RDMA_VIA_CONFIG=1: select the transport with the 'rdma' key of a CRIU
@@ -29,24 +42,78 @@ if [ -n "$rdma" ] && [ "${CRR_RDMA_VIA_CONFIG:-0}" = 1 ]; then
 fi
 export CRIU_RDMA_STATS=$d/stats
 
-unshare -p -f setsid $top/build/test/tools/$workload $d $mib < /dev/null > $d/workload.log 2>&1 &
+# in a pid namespace of its own, so the restore finds its pid free
+run_workload=(unshare -p -f setsid $top/build/test/tools/$workload $d $mib $workload_arg)
+if [ -n "${CRR_WORKLOAD_USER:-}" ]; then
+	# the namespace's init stays root: CRIU gets the namespace's /proc
+	# through it (an unprivileged init could not mount one)
+	chmod 0777 $d
+	run_workload=(unshare -p -f setsid sh -c "ulimit -l ${CRR_WORKLOAD_MEMLOCK_KB:-64} && setpriv \
+		--reuid=$CRR_WORKLOAD_USER --regid=$(id -g $CRR_WORKLOAD_USER) --clear-groups \
+		$top/build/test/tools/$workload $d $mib $workload_arg & wait")
+fi
+"${run_workload[@]}" < /dev/null > $d/workload.log 2>&1 &
 for _ in $(seq 300); do [ -f $d/ready ] && break; sleep 0.1; done
 [ -f $d/ready ] || fail "workload did not start"
 pid=$(pgrep -f "^$top/build/test/tools/$workload $d" | head -n 1)
 [ -n "$pid" ] || fail "no workload pid"
+tree=$pid
+[ -n "${CRR_WORKLOAD_USER:-}" ] && tree=$(ps -o ppid= -p $pid)
 
 t0=$(date +%s.%N)
-$criu dump -t $pid -D $img --lazy-pages $rdma --address $CRR_IP --port $port --libdir $plugins \
+$criu dump -t $tree -D $img --lazy-pages $rdma --address $CRR_IP --port $port --libdir $plugins \
 	-o dump.log -v4 &
 dump=$!
-# images are written once the dump starts serving
+# images are written once the dump starts serving (over RDMA: all is exported)
+ready_line="Starting lazy pages server\|Lazy pages transfer"
+[ "$transport" = rdma ] && ready_line="rdma: export: \|Lazy pages transfer"
 for _ in $(seq 600); do
-	grep -q "export: \|Starting lazy pages server\|Lazy pages transfer" $img/dump.log 2>/dev/null && break
+	grep -q "$ready_line" $img/dump.log 2>/dev/null && break
 	kill -0 $dump 2>/dev/null || break
 	sleep 0.1
 done
 kill -0 $dump 2>/dev/null || fail "dump exited early"
 sleep 0.5
+
+# How the source holds the memory while serving: CRIU's own peak RSS (a
+# copy export holds every lazy page a second time) and the pages pinned in
+# the frozen task (a zero-copy export pins the task's own pages).
+check_export() {
+	local hwm pin kb=$((mib * 1024)) log=$img/dump.log
+	hwm=$(awk '/^VmHWM/ { print $2 }' /proc/$dump/status)
+	pin=$(awk '/^VmPin/ { print $2 }' /proc/$pid/status)
+	echo "source while serving: criu peak RSS $hwm kB, pinned in the task $pin kB"
+	echo "source_hwm_kb=$hwm task_pin_kb=$pin" > $d/source-mem
+	grep "zero-copy export\|exported task\|export: " $log
+	case ${CRR_EXPECT_EXPORT:-zero-copy} in
+	zero-copy)
+		grep -q "export: 0.0 MiB copied" $log || fail "pages were copied"
+		grep -q "0 tasks refused" $log || fail "a task refused the zero-copy export"
+		grep -q "lazy pages exported in place" $log || fail "CRIU spliced the lazy pages"
+		if [ "$workload" = lazy-pattern ]; then
+			[ "$pin" -ge $((kb * 9 / 10)) ] || fail "only $pin kB pinned in the task, not its $kb kB"
+			[ "$hwm" -lt $((kb / 2)) ] || fail "CRIU's peak RSS $hwm kB: it holds a copy of $kb kB"
+		fi ;;
+	copy)
+		grep -q "zero-copy export unavailable" $log || fail "zero-copy was not switched off"
+		grep -q "export: 0.0 MiB zero-copy" $log || fail "some pages were exported zero-copy"
+		[ "$pin" -eq 0 ] || fail "$pin kB pinned in the task by the copy export"
+		[ "$workload" != lazy-pattern ] || [ "$hwm" -ge $((kb * 9 / 10)) ] ||
+			fail "CRIU's peak RSS $hwm kB is below the $kb kB it copied: the check cannot tell" ;;
+	fallback)
+		grep "zero-copy export not possible" $log || fail "no task fell back to the copy"
+		grep -q "export: 0.0 MiB copied" $log && fail "nothing was copied after the fallback"
+		[ "$pin" -eq 0 ] || fail "$pin kB still pinned in the task after its registration failed" ;;
+	esac
+	if [ -n "${CRR_WORKLOAD_USER:-}" ]; then
+		# the lifted memlock limit is back to what the task had
+		grep "Max locked memory" /proc/$pid/limits
+		grep -q "Max locked memory *$((CRR_WORKLOAD_MEMLOCK_KB * 1024)) *$((CRR_WORKLOAD_MEMLOCK_KB * 1024))" \
+			/proc/$pid/limits || fail "the task's memlock limit was not restored"
+		[ "$(stat -c %U /proc/$pid)" = "$CRR_WORKLOAD_USER" ] || fail "the workload does not run as $CRR_WORKLOAD_USER"
+	fi
+}
+[ "$transport" = rdma ] && check_export
 
 fault_around=${CRR_FAULT_AROUND:-1}
 $criu lazy-pages --page-server $rdma --address $CRR_IP --port $port -D $img --libdir $plugins \

@@ -1,12 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * lazy-pattern DIR MIB: a workload for lazy migration tests.
+ * lazy-pattern DIR MIB [fork]: a workload for lazy migration tests.
  *
  * Fills MIB of anonymous memory with a pattern derived from each word's
  * address, creates DIR/ready, then waits for DIR/check.  When it appears
  * (after restore, with the memory still remote) it reads every page in a
  * random order, checks each byte, writes DIR/result ("OK ..." or "FAIL ...")
  * and exits 0 only if all matched.
+ *
+ * With "fork", a child forked after the fill rewrites every odd page with
+ * its own pattern, so the two tasks hold different data at the same VAs
+ * (odd pages) and share the rest copy-on-write (even pages).  Each checks
+ * its own view; the parent reports OK only if the child did too.
  */
 #include <fcntl.h>
 #include <stdint.h>
@@ -14,12 +19,23 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+static uint64_t salt; /* the forked child's odd pages differ */
+static size_t page_words;
 
 static uint64_t pattern(uint64_t va)
 {
 	return (va * 0x9e3779b97f4a7c15ULL) ^ 0xa5a5c3c3f0f00ff0ULL;
+}
+
+static uint64_t expected(const uint64_t *mem, const uint64_t *p)
+{
+	size_t pg = (size_t)(p - mem) / page_words;
+
+	return pattern((uintptr_t)p) ^ (pg & 1 ? salt : 0);
 }
 
 static void touch(const char *dir, const char *name, const char *text)
@@ -47,9 +63,12 @@ int main(int argc, char **argv)
 	char path[4096], msg[256];
 	uint64_t *mem;
 	long page = sysconf(_SC_PAGESIZE);
+	int fork_mode = argc == 4 && !strcmp(argv[3], "fork"), sync[2];
+	pid_t child = 0;
 
-	if (argc != 3)
+	if (argc != 3 && !fork_mode)
 		return 2;
+	page_words = (size_t)page / 8;
 	len = strtoul(argv[2], NULL, 0) << 20;
 	pages = len / (size_t)page;
 	mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -61,7 +80,28 @@ int main(int argc, char **argv)
 		mem[i] = pattern((uintptr_t)&mem[i]);
 	for (i = 0; i < pages; i++)
 		order[i] = i;
-	touch(argv[1], "ready", "ready\n");
+	if (fork_mode) {
+		if (pipe(sync))
+			return 3;
+		child = fork();
+		if (child < 0)
+			return 3;
+		if (child == 0) {
+			salt = 0x5555aaaa5555aaaaULL;
+			for (i = 1; i < pages; i += 2) {
+				size_t w;
+
+				for (w = 0; w < page_words; w++)
+					mem[i * page_words + w] ^= salt;
+			}
+		}
+		if (child == 0 && write(sync[1], "r", 1) != 1)
+			return 3;
+		if (child > 0 && read(sync[0], msg, 1) != 1)
+			return 3;
+	}
+	if (child >= 0 && !(fork_mode && child == 0))
+		touch(argv[1], "ready", "ready\n");
 
 	snprintf(path, sizeof(path), "%s/check", argv[1]);
 	while (access(path, F_OK))
@@ -79,15 +119,28 @@ int main(int argc, char **argv)
 		uint64_t *p = mem + order[i] * ((size_t)page / 8);
 		size_t w;
 
-		for (w = 0; w < (size_t)page / 8; w++)
-			if (p[w] != pattern((uintptr_t)&p[w])) {
-				snprintf(msg, sizeof(msg), "FAIL at %p: %llx\n", (void *)&p[w],
-					 (unsigned long long)p[w]);
-				touch(argv[1], "result", msg);
+		for (w = 0; w < page_words; w++)
+			if (p[w] != expected(mem, &p[w])) {
+				snprintf(msg, sizeof(msg), "FAIL at %p in the %s: %llx\n", (void *)&p[w],
+					 salt ? "child" : "parent", (unsigned long long)p[w]);
+				if (!salt)
+					touch(argv[1], "result", msg);
+				else
+					fputs(msg, stderr);
 				return 1;
 			}
 	}
-	snprintf(msg, sizeof(msg), "OK %zu pages verified\n", pages);
+	if (fork_mode && child == 0)
+		return 0;
+	if (fork_mode) {
+		int status;
+
+		if (waitpid(child, &status, 0) != child || !WIFEXITED(status) || WEXITSTATUS(status)) {
+			touch(argv[1], "result", "FAIL in the child\n");
+			return 1;
+		}
+	}
+	snprintf(msg, sizeof(msg), "OK %zu pages verified in %d task(s)\n", pages, fork_mode ? 2 : 1);
 	touch(argv[1], "result", msg);
 	return 0;
 }

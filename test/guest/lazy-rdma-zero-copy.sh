@@ -1,0 +1,34 @@
+#!/bin/bash
+# The zero-copy export (the default) and the copy export, each proven by
+# what the source holds while serving (see check_export in lazy-migrate.sh):
+#  - zero-copy: the frozen task's own pages are pinned, CRIU holds no copy;
+#  - copy (CRIU_RDMA_ZERO_COPY=0): CRIU holds the copy, the task pins nothing;
+#  - a forked tree: parent and child hold different data at the same VAs and
+#    share the rest copy-on-write; each gets its own regions;
+#  - a non-root task with a 64 KiB memlock limit: the limit is lifted for the
+#    registration and restored;
+#  - the kernel refusing a task's registration: what succeeded is released,
+#    the task's pages are copied instead and the migration completes.
+# Every run also verifies every page after the restore and the RDMA counters.
+set -u
+here=$(dirname "$0")
+rc=0
+run() {
+	local name=$1
+	shift
+	echo "=== $name"
+	if env "$@"; then
+		echo "ok: $name"
+	else
+		echo "FAILED: $name"
+		rc=1
+	fi
+}
+run "zero-copy, 128 MiB" CRR_EXPECT_EXPORT=zero-copy $here/lazy-migrate.sh rdma 128
+run "copy, 128 MiB" CRIU_RDMA_ZERO_COPY=0 CRR_EXPECT_EXPORT=copy $here/lazy-migrate.sh rdma 128
+run "zero-copy, forked tree, 64 MiB" CRR_EXPECT_EXPORT=zero-copy $here/lazy-migrate.sh rdma 64 lazy-pattern fork
+run "zero-copy, non-root task, 64 MiB" CRR_WORKLOAD_USER=nobody CRR_WORKLOAD_MEMLOCK_KB=64 \
+	$here/lazy-migrate.sh rdma 64
+run "registration refused: fallback to the copy, 32 MiB" CRIU_RDMA_TEST_REFUSE_ZERO_COPY=1 \
+	CRR_EXPECT_EXPORT=fallback $here/lazy-migrate.sh rdma 32
+exit $rc
