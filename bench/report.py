@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0-only
-"""Turns the data of bench/fault-bench.sh (and the Redis report) into
+"""Turns the data of bench/fault-bench.sh, bench/export-bench.sh (and the Redis report) into
 bench/RESULTS.md and CDF plots (gnuplot).
 
     bench/report.py DATA_DIR RESULTS.md PLOT_DIR
@@ -199,6 +199,39 @@ def pull_table(D):
     return '\n'.join(out)
 
 
+def export_table(data):
+    path = os.path.join(data, 'export.tsv')
+    if not os.path.exists(path):
+        return 'Not run (`bench/export-bench.sh`).'
+    rows = read_tsv(path)
+    out = ['| tree | export | MiB | frozen until ready to serve (s) | export (s) | export s/GiB | CRIU peak RSS (MiB) | '
+           'pinned in the tasks (MiB) | MemAvailable drop (MiB) | runs |',
+           '|---|---|---|---|---|---|---|---|---|---|']
+    med = {}
+    for tree in ('single', 'fork'):
+        for mode in ('zero-copy', 'copy'):
+            rs = [r for r in rows if r['tree'] == tree and r['export'] == mode]
+            if not rs:
+                continue
+            m = {k: statistics.median(float(r[k]) for r in rs) for k in
+                 ('frozen_to_ready_s', 'export_s', 'criu_hwm_kb', 'tasks_pin_kb', 'memavail_drop_kb')}
+            gib = (int(rs[0]['zero_copy_bytes']) + int(rs[0]['copy_bytes'])) / 2 ** 30
+            med[(tree, mode)] = m
+            out.append(f'| {"one task" if tree == "single" else "parent + child after fork"} | {mode} | '
+                       f'{rs[0]["mib"]}{" each" if tree == "fork" else ""} | {m["frozen_to_ready_s"]:.2f} | '
+                       f'{m["export_s"]:.3f} | {m["export_s"] / gib:.3f} | {m["criu_hwm_kb"] / 1024:.0f} | '
+                       f'{m["tasks_pin_kb"] / 1024:.0f} | {m["memavail_drop_kb"] / 1024:.0f} | {len(rs)} |')
+    for tree in ('single', 'fork'):
+        z, c = med.get((tree, 'zero-copy')), med.get((tree, 'copy'))
+        if z and c:
+            out.append('')
+            out.append(f'{"One task" if tree == "single" else "Parent + child"}, copy / zero-copy: frozen until ready '
+                       f'**{fmt(ratio(c["frozen_to_ready_s"], z["frozen_to_ready_s"]), 2)} ×**, export time '
+                       f'**{fmt(ratio(c["export_s"], z["export_s"]), 1)} ×**, source memory (MemAvailable drop) '
+                       f'**{fmt(ratio(c["memavail_drop_kb"], z["memavail_drop_kb"]), 1)} ×**.')
+    return '\n'.join(out)
+
+
 def cdf_plot(D, mtu, plot_dir):
     os.makedirs(plot_dir, exist_ok=True)
     series = []
@@ -275,8 +308,16 @@ def main():
               pull_table(D), '',
               'Goals: pull ≥ 80 % of ib_read_bw; a fault during the pull within 2 × its idle latency; source CPU '
               'with RDMA ≤ 10 % of TCP\'s.', '']
+    parts += ['## 5. The source\'s export: zero-copy against copy', '',
+              '`bench/export-bench.sh`: a lazy dump over `--rdma` of a task that filled its memory with a pattern, '
+              'measured once it is ready to serve, then ended. Zero-copy: the frozen task registers its own pages '
+              '(the default); copy: `CRIU_RDMA_ZERO_COPY=0`, the pages are spliced and copied into memory the plugin '
+              'registers. Frozen until ready: from CRIU\'s "Dumping processes" to the plugin\'s "export:" log line. '
+              'MemAvailable drop: the system\'s, from before the dump to while serving. The fork tree: the child '
+              'rewrote every odd page after fork, the even pages are shared copy-on-write. Medians.', '',
+              export_table(data), '']
     redis = text_of(os.path.join(data, 'redis', 'report.txt'))
-    parts += ['## 5. Redis, two guests (the main job\'s scenario)', '']
+    parts += ['## 6. Redis, two guests (the main job\'s scenario)', '']
     parts += (['```', redis, '```'] if redis else ['Not run (`bench/run.sh --redis-mib N` runs it).'])
     parts += ['', '## Analysis', '', text_of(os.path.join(os.path.dirname(os.path.abspath(results)), 'ANALYSIS.md'))
               or '(see bench/ANALYSIS.md)', '']

@@ -1,7 +1,8 @@
 #!/bin/bash
 # One command for bench/RESULTS.md: builds, boots the Soft-RoCE guest, runs
-# bench/fault-bench.sh in it (both MTUs, both transports, several runs), the
-# two-guest Redis migration over RDMA and TCP, and writes RESULTS.md + plots.
+# bench/fault-bench.sh in it (both MTUs, both transports, several runs) and
+# bench/export-bench.sh (zero-copy against copy export), the two-guest Redis
+# migration over RDMA and TCP, and writes RESULTS.md + plots.
 #
 #   bash bench/run.sh [--runs N] [--samples N] [--redis-mib N | --no-redis]
 #

@@ -282,6 +282,27 @@ void rdma_lazy_release(void)
 	src_listening = false;
 }
 
+/* CRIU_RDMA_SOURCE_STATS=FILE: how the memory was exported, as shell variables. */
+static void write_source_stats(void)
+{
+	const char *path = getenv("CRIU_RDMA_SOURCE_STATS");
+	FILE *f;
+
+	if (!path || !*path)
+		return;
+	f = fopen(path, "w");
+	if (!f) {
+		pr_perror("cannot write %s", path);
+		return;
+	}
+	fprintf(f, "role=source\nexport_zero_copy_tasks=%u\nexport_zero_copy_bytes=%llu\n", zc_tasks,
+		(unsigned long long)zc_bytes);
+	fprintf(f, "export_zero_copy_seconds=%.6f\nexport_refused_tasks=%u\n", zc_seconds, zc_refused);
+	fprintf(f, "export_copy_bytes=%llu\nexport_copy_seconds=%.6f\n", (unsigned long long)export_bytes,
+		export_seconds);
+	fclose(f);
+}
+
 int rdma_lazy_serve(void)
 {
 	double t0;
@@ -292,6 +313,7 @@ int rdma_lazy_serve(void)
 		zc_refused);
 	pr_info("export: %.1f MiB copied and pinned in %.3f s (%.3f s/GiB)\n", export_bytes / 1048576.0, export_seconds,
 		export_bytes ? export_seconds / (export_bytes / 1073741824.0) : 0.0);
+	write_source_stats();
 	t0 = rdma_now();
 	if (rconn_accept(&src_conn, rdma_cfg_int("CRIU_RDMA_ACCEPT_TIMEOUT_MS", 600000)))
 		goto out;

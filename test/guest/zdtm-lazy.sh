@@ -7,7 +7,10 @@
 #                             dump served afterwards by
 #                             'criu page-server --lazy-pages --rdma'
 # Over RDMA every passing test must also have transport counters showing its
-# lazy pages came over RDMA (test/zdtm/criu-rdma-wrapper.sh records them).
+# lazy pages came over RDMA (test/zdtm/criu-rdma-wrapper.sh records them),
+# and export counters showing how the source held them: zero-copy (the
+# tasks' own pages) for a dump, copied for a page server (which holds pages
+# it received, not tasks).
 # Writes a pass/fail line per test to $CRR_OUT/zdtm-MODE.txt.
 # CRR_ZDTM_TESTS overrides the test pattern, CRR_ZDTM_FLAVORS the flavors.
 set -uo pipefail
@@ -57,6 +60,28 @@ if [ -d $tree/test/dump ]; then
 fi
 grep -E '^(=+ Run|[=#]+ Test|Skipping|#+ .*TEST)' "$log"
 
+# ", zero-copy N KiB" or ", copied N KiB" if every export of test $1 went
+# the way this mode must, else "; FAIL: ..." (and bad=1).
+export_verdict() {
+	local f zc=0 cp=0 refused=0 files
+	files=$(ls "$stats/source/${1//\//_}".* 2> /dev/null)
+	[ -n "$files" ] || { echo "; FAIL: no export counters"; return; }
+	for f in $files; do
+		zc=$((zc + $(sed -n 's/^export_zero_copy_bytes=//p' "$f")))
+		cp=$((cp + $(sed -n 's/^export_copy_bytes=//p' "$f")))
+		refused=$((refused + $(sed -n 's/^export_refused_tasks=//p' "$f")))
+	done
+	if [ "$mode" = rdma ] && { [ $cp -ne 0 ] || [ $refused -ne 0 ] || [ $zc -eq 0 ]; }; then
+		echo "; FAIL: export not zero-copy: $zc bytes zero-copy, $cp copied, $refused tasks refused"
+	elif [ "$mode" = rdma-remote ] && { [ $zc -ne 0 ] || [ $cp -eq 0 ]; }; then
+		echo "; FAIL: a page server must copy: $zc bytes zero-copy, $cp copied"
+	elif [ "$mode" = rdma ]; then
+		echo ", zero-copy $((zc / 1024)) KiB"
+	else
+		echo ", copied $((cp / 1024)) KiB"
+	fi
+}
+
 # One line per test: PASS/FAIL/SKIP, and for RDMA the counters' verdict.
 report=$CRR_OUT/zdtm-$mode.txt
 : > "$report"
@@ -77,9 +102,10 @@ while read -r t res; do
 				pages=$((pages + $(sed -n 's/^fault_pages=//p' "$f") + $(sed -n 's/^background_pages=//p' "$f")))
 			done
 			[ $pages -gt 0 ] || { line="FAIL $t (no page came over RDMA)"; bad=1; }
-			[ "${line%% *}" = PASS ] && line="$line (rdma pages: $pages)"
+			[ "${line%% *}" = PASS ] && line="$line (rdma pages: $pages$(export_verdict "$t"))"
 		fi
 	fi
+	case $line in *"; FAIL:"*) line="FAIL ${line#PASS }"; bad=1 ;; esac
 	[ "${line%% *}" = PASS ] && passed=$((passed + 1))
 	echo "$line" >> "$report"
 done < <(sed -n -E 's/^[=#]+ Test (zdtm\/[^ ]+) (PASS|FAIL).*/\1 \2/p; s/^Skipping (zdtm\/[^ ]+) .*/\1 SKIP/p' "$log" | sort -u)

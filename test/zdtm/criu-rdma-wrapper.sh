@@ -10,7 +10,8 @@
 #
 # The lazy-pages daemon's transport counters go to
 # $CRR_ZDTM_STATS/<test>.<pid>, so the caller can prove per test that its
-# lazy pages came over RDMA.
+# lazy pages came over RDMA; the serving side's export counters (zero-copy
+# or copied) go to $CRR_ZDTM_STATS/source/<test>.<pid>.
 # Needs CRR_TOP (repository), CRR_IP (address of the rxe device) and
 # CRR_ZDTM_STATS in the environment.
 criu=$CRR_TOP/build/criu
@@ -28,18 +29,24 @@ for ((i = 0; i < ${#args[@]}; i++)); do
 	esac
 done
 
+# dump/zdtm/static/maps00/123/1 -> zdtm_static_maps00
+test=${ddir#dump/}
+test=${test%/*/*}
+test=${test//\//_}
+
 case $cmd in
 dump | page-server)
-	[ -n "$lazy" ] && args+=(--rdma --address "$CRR_IP" --libdir "$CRR_TOP/build/plugin")
+	if [ -n "$lazy" ]; then
+		args+=(--rdma --address "$CRR_IP" --libdir "$CRR_TOP/build/plugin")
+		mkdir -p "$CRR_ZDTM_STATS/source"
+		export CRIU_RDMA_SOURCE_STATS=$CRR_ZDTM_STATS/source/$test.$$
+	fi
 	;;
 lazy-pages)
 	for i in "${!args[@]}"; do [ "${args[$i]}" = 127.0.0.1 ] && args[$i]=$CRR_IP; done
 	args+=(--rdma --libdir "$CRR_TOP/build/plugin")
-	# dump/zdtm/static/maps00/123/1 -> zdtm_static_maps00
-	test=${ddir#dump/}
-	test=${test%/*/*}
 	mkdir -p "$CRR_ZDTM_STATS"
-	export CRIU_RDMA_STATS=$CRR_ZDTM_STATS/${test//\//_}.$$
+	export CRIU_RDMA_STATS=$CRR_ZDTM_STATS/$test.$$
 	;;
 esac
 exec "$criu" "${args[@]}"
