@@ -113,7 +113,7 @@ guest_zdtm() {
 	test/vm/run-guest.sh --timeout "${CRR_ZDTM_TIMEOUT:-3000}" --out "$out/zdtm" \
 		test/guest/zdtm-all.sh || rc=$?
 	cat "$out/zdtm/job.log"
-	for mode in rdma tcp rdma-remote; do
+	for mode in rdma rdma-copy tcp rdma-remote; do
 		echo "--- zdtm $mode, per test:"
 		cat "$out/zdtm/zdtm-$mode.txt" 2> /dev/null
 	done

@@ -12,6 +12,10 @@
  * its own pattern, so the two tasks hold different data at the same VAs
  * (odd pages) and share the rest copy-on-write (even pages).  Each checks
  * its own view; the parent reports OK only if the child did too.
+ *
+ * With "sparse", only even pages are written: odd pages are never touched,
+ * so they are holes in the dump, one lazy range per page, and must read
+ * back as zeros.
  */
 #include <fcntl.h>
 #include <stdint.h>
@@ -24,6 +28,7 @@
 #include <unistd.h>
 
 static uint64_t salt; /* the forked child's odd pages differ */
+static int sparse;    /* odd pages never written */
 static size_t page_words;
 
 static uint64_t pattern(uint64_t va)
@@ -35,6 +40,8 @@ static uint64_t expected(const uint64_t *mem, const uint64_t *p)
 {
 	size_t pg = (size_t)(p - mem) / page_words;
 
+	if (sparse && pg & 1)
+		return 0;
 	return pattern((uintptr_t)p) ^ (pg & 1 ? salt : 0);
 }
 
@@ -66,7 +73,8 @@ int main(int argc, char **argv)
 	int fork_mode = argc == 4 && !strcmp(argv[3], "fork"), sync[2];
 	pid_t child = 0;
 
-	if (argc != 3 && !fork_mode)
+	sparse = argc == 4 && !strcmp(argv[3], "sparse");
+	if (argc != 3 && !fork_mode && !sparse)
 		return 2;
 	page_words = (size_t)page / 8;
 	len = strtoul(argv[2], NULL, 0) << 20;
@@ -77,7 +85,8 @@ int main(int argc, char **argv)
 		return 3;
 	madvise(mem, len, MADV_NOHUGEPAGE);
 	for (i = 0; i < len / 8; i++)
-		mem[i] = pattern((uintptr_t)&mem[i]);
+		if (!sparse || !((i / page_words) & 1))
+			mem[i] = pattern((uintptr_t)&mem[i]);
 	for (i = 0; i < pages; i++)
 		order[i] = i;
 	if (fork_mode) {
