@@ -5,17 +5,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "ctl_proto.h"
-
-static int failures;
-
-#define CHECK(cond)                                                                        \
-	do {                                                                               \
-		if (!(cond)) {                                                             \
-			fprintf(stderr, "%s:%d: FAILED: %s\n", __FILE__, __LINE__, #cond); \
-			failures++;                                                        \
-		}                                                                          \
-	} while (0)
 
 static uint8_t wire[RDMA_CTL_MAX_MSG];
 
@@ -239,10 +230,5 @@ int main(void)
 	test_exportroundtrip_and_validation();
 	test_malformed();
 	test_sha256();
-	if (failures) {
-		fprintf(stderr, "%d check(s) failed\n", failures);
-		return 1;
-	}
-	printf("control protocol: all checks passed\n");
-	return 0;
+	return check_report("control protocol");
 }

@@ -12,18 +12,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "criu-plugin.h"
 #include "uverbs_cmd.h"
-
-static int failures;
-
-#define CHECK(cond)                                                                        \
-	do {                                                                               \
-		if (!(cond)) {                                                             \
-			fprintf(stderr, "%s:%d: FAILED: %s\n", __FILE__, __LINE__, #cond); \
-			failures++;                                                        \
-		}                                                                          \
-	} while (0)
 
 static void test_reg_mr_relocatable(void)
 {
@@ -98,10 +89,5 @@ int main(void)
 	test_reg_mr_local();
 	test_dereg_inline();
 	test_not_a_uverbs_fd();
-	if (failures) {
-		fprintf(stderr, "%d check(s) failed\n", failures);
-		return 1;
-	}
-	printf("uverbs_cmd: all checks passed\n");
-	return 0;
+	return check_report("uverbs_cmd");
 }
