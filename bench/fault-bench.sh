@@ -89,9 +89,13 @@ migrate() {
 		-v$loglevel
 	  echo $? > $d/dump-status; times > $d/dump-times ) &
 	dump=$!
+	# ready to serve: TCP once CRIU starts its page server, RDMA once the
+	# plugin has exported everything (a copy export runs after CRIU's line)
 	# (info lines: needs --log-level 3 or more)
+	local ready="Starting lazy pages server\|Lazy pages transfer"
+	[ $tr != tcp ] && ready="rdma: export: \|Lazy pages transfer"
 	for _ in $(seq 1200); do
-		grep -q "export: \|Starting lazy pages server\|Lazy pages transfer" $img/dump.log 2> /dev/null && break
+		grep -q "$ready" $img/dump.log 2> /dev/null && break
 		[ -f $d/dump-status ] && break
 		sleep 0.02
 	done
