@@ -170,7 +170,7 @@ int rdma_lazy_export_in_place(int img_id, int pid, const struct iovec *iovs, uns
 			      void *task)
 {
 	struct export_task *t;
-	double t0 = rdma_now();
+	double t0 = rdma_now(), secs;
 	char why[160];
 	uint64_t bytes = 0;
 	unsigned int i;
@@ -188,11 +188,12 @@ int rdma_lazy_export_in_place(int img_id, int pid, const struct iovec *iovs, uns
 	}
 	for (i = 0; i < nr; i++)
 		bytes += iovs[i].iov_len;
+	secs = rdma_now() - t0;
 	zc_bytes += bytes;
-	zc_seconds += rdma_now() - t0;
+	zc_seconds += secs;
 	zc_tasks++;
 	pr_info("exported task %d zero-copy: %zu regions, %.1f MiB registered by the task (pid %d) in %.3f s\n", img_id,
-		t->nr, bytes / 1048576.0, pid, rdma_now() - t0);
+		t->nr, bytes / 1048576.0, pid, secs);
 	return 0;
 }
 

@@ -143,6 +143,10 @@ int task_mr_export(const struct task_mr_dev *dev, struct export_task *task, int 
 	if (lifted)
 		memlock_restore(pid, &old);
 	if (done < 0) {
+		/*
+		 * The parasite failed (the dump will too); regions of earlier
+		 * batches we cannot name go when CRIU's device fd closes.
+		 */
 		snprintf(why, whylen, "the task could not run the registration");
 		goto out;
 	}
