@@ -106,8 +106,9 @@ guest_single() {
 	return $rc
 }
 
-# CRIU's zdtm lazy set: lazy-migrate over RDMA and over TCP, and the
-# remote-lazy flow (criu page-server --lazy-pages --rdma) over RDMA.
+# CRIU's zdtm lazy set: lazy-migrate over RDMA (zero-copy and copy export)
+# and over TCP, and the remote-lazy flow (criu page-server --lazy-pages
+# --rdma) over RDMA.
 guest_zdtm() {
 	local rc=0 mode
 	test/vm/run-guest.sh --timeout "${CRR_ZDTM_TIMEOUT:-3000}" --out "$out/zdtm" \
