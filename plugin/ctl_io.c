@@ -100,7 +100,9 @@ int ctl_handshake(struct rconn *c, const char *role, int timeout_ms)
 	ret = ctl_hello_check(peer->hello, &self, why, sizeof(why));
 	if (ret) {
 		pr_err("refusing the %s: %s\n", peer->hello->role[0] ? peer->hello->role : "peer", why);
-		ctl_send_close(c, why);
+		/* tell the peer why, before the connection goes */
+		if (!ctl_send_close(c, why))
+			rconn_drain_sends(c, 1000);
 	}
 	ctl_free(peer);
 	return ret;

@@ -569,6 +569,35 @@ int rconn_send(struct rconn *c, const void *buf, size_t len, int timeout_ms)
 	return 0;
 }
 
+/*
+ * Waits until every control SEND posted so far has completed, i.e. sits in
+ * a receive buffer of the peer: a message posted just before the QP goes
+ * would otherwise be flushed (the peer may be slow to repost receives, and
+ * RNR retries take time).
+ */
+int rconn_drain_sends(struct rconn *c, int timeout_ms)
+{
+	double deadline = rdma_now() + timeout_ms / 1e3, left;
+
+	for (;;) {
+		if (reap_send_cq(c, NULL, 0) < 0)
+			return -1;
+		if (!c->sends_busy)
+			return 0;
+		left = deadline - rdma_now();
+		if (left <= 0 || c->peer_gone)
+			return -1;
+		if (rearm(c->send_cc, c->send_cq))
+			return -1;
+		if (reap_send_cq(c, NULL, 0) < 0)
+			return -1;
+		if (!c->sends_busy)
+			return 0;
+		if (wait_channel(c, c->send_cc, (int)(left * 1e3) + 1) < 0)
+			return -1;
+	}
+}
+
 ssize_t rconn_recv(struct rconn *c, const void **buf, int timeout_ms)
 {
 	struct ibv_wc wc;
@@ -592,6 +621,9 @@ ssize_t rconn_recv(struct rconn *c, const void **buf, int timeout_ms)
 		if (ret == 1)
 			break;
 		if (wait_channel(c, c->recv_cc, 100) < 0) {
+			/* a message may have landed just before the peer left */
+			if (ibv_poll_cq(c->recv_cq, 1, &wc) == 1)
+				break;
 			pr_err("peer disconnected\n");
 			return -1;
 		}

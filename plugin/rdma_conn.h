@@ -78,6 +78,8 @@ int rconn_send(struct rconn *c, const void *buf, size_t len, int timeout_ms);
  */
 ssize_t rconn_recv(struct rconn *c, const void **buf, int timeout_ms);
 int rconn_recv_done(struct rconn *c);
+/* Waits until the peer has received every control message sent so far; 0, or -1 (timeout, peer gone). */
+int rconn_drain_sends(struct rconn *c, int timeout_ms);
 
 /* Memory registration in the connection's PD. */
 struct ibv_mr *rconn_reg(struct rconn *c, void *addr, size_t len, int access);

@@ -469,9 +469,10 @@ int rdma_lazy_disconnect(int status)
 {
 	report();
 	if (tf.conn.connected && !tf.conn.peer_gone) {
-		ctl_send_close(&tf.conn, status || tf.failed ? "the target's lazy-pages daemon failed" : NULL);
-		/* let the close leave before the QP goes */
-		rconn_poll(&tf.conn, NULL, 0, 100);
+		/* the source ends well only on our close: it must arrive before the QP goes */
+		if (ctl_send_close(&tf.conn, status || tf.failed ? "the target's lazy-pages daemon failed" : NULL) ||
+		    rconn_drain_sends(&tf.conn, rdma_cfg_int("CRIU_RDMA_TIMEOUT_MS", 10000)))
+			pr_err("the source may not have received our close\n");
 	}
 	if (tf.pool_mr)
 		ibv_dereg_mr(tf.pool_mr);
