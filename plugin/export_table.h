@@ -27,6 +27,7 @@ struct export_range {
 
 struct export_task {
 	uint32_t id;
+	bool done; /* source: the target reported it has every page */
 	size_t nr, cap;
 	struct export_range *ranges; /* sorted by va, non-overlapping */
 };

@@ -240,15 +240,39 @@ out:
 	return ret;
 }
 
-/* Waits for the target's close; task-done messages are logged on the way. */
+/* Marks task @id done; true once every exported task is. */
+static bool all_tasks_done(uint32_t id)
+{
+	struct export_task *t = export_task_get(&src_table, id, 0);
+	size_t i;
+
+	if (t)
+		t->done = true;
+	for (i = 0; i < src_table.nr; i++)
+		if (!src_table.tasks[i].done)
+			return false;
+	return src_table.nr > 0;
+}
+
+/*
+ * Waits for the target's close; task-done messages are logged on the way.
+ * A target that goes without its close has still had every page it needed
+ * if every task reported done: the close only carries its final status.
+ */
 static int wait_for_target(void)
 {
+	bool all_done = false;
+
 	for (;;) {
 		bool timed_out;
 		RdmaCtlMsg *m = ctl_recv_any(&src_conn, 1000, &timed_out);
 
 		if (!m && timed_out)
 			continue;
+		if (!m && all_done) {
+			pr_warn("the target left without its close, after every task had all its pages\n");
+			return 0;
+		}
 		if (!m) {
 			pr_err("serving ended before the target had all pages\n");
 			return -1;
@@ -261,9 +285,11 @@ static int wait_for_target(void)
 			ctl_free(m);
 			return ret;
 		}
-		if (m->body_case == RDMA_CTL_MSG__BODY_TASK_DONE)
+		if (m->body_case == RDMA_CTL_MSG__BODY_TASK_DONE) {
 			pr_info("target has every page of task %u (restored as pid %u)\n", m->task_done->task_id,
 				m->task_done->pid);
+			all_done = all_tasks_done(m->task_done->task_id);
+		}
 		ctl_free(m);
 	}
 }
