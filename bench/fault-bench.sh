@@ -106,7 +106,8 @@ migrate() {
 	( $criu lazy-pages --page-server $rdma --address $ip --port $port -D $img --libdir $plugins \
 		--lazy-fault-around $win --lazy-background-delay $bgdelay -o lazy.log -v$loglevel
 	  echo $? > $d/lazy-status; now > $d/lazy-end ) &
-	sleep 0.3
+	# the restore connects to the daemon's socket
+	for _ in $(seq 300); do [ -S $img/lazy-pages.socket ] && break; sleep 0.05; done
 	timeout 120 $criu restore --lazy-pages -D $img -d --libdir $plugins -o restore.log -v$loglevel ||
 		{ log "restore failed"; return 1; }
 	t2=$(now)

@@ -27,6 +27,14 @@ start_dump() { # DIR PID PORT: a lazy RDMA dump serving in the background (pid i
 	dump=$!
 	wait_log $1/img/dump.log "export: " || fail "dump did not reach serving"
 }
+wait_socket() { # DIR PID: the socket of lazy-pages daemon PID exists (the restore connects to it)
+	for _ in $(seq 300); do
+		[ -S $1/lazy-pages.socket ] && return 0
+		kill -0 $2 2> /dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
 wait_log() { # FILE PATTERN
 	for _ in $(seq 600); do grep -q "$2" $1 2>/dev/null && return 0; sleep 0.1; done
 	return 1
@@ -56,7 +64,7 @@ refused_handshake() {
 	env "$env" $criu lazy-pages --page-server --rdma --address $CRR_IP --port $port \
 		-D $d/img --libdir $plugins -o lazy.log -v4 &
 	lazy=$!
-	sleep 0.5
+	wait_socket $d/img $lazy
 	# the daemon connects to the source once the restore hands it the tasks
 	$criu restore --lazy-pages -D $d/img -d --libdir $plugins -o restore.log -v4
 	timeout 60 tail --pid=$lazy -f /dev/null || fail "target hung on: $what"
@@ -85,7 +93,7 @@ sleep 0.5
 $criu lazy-pages --page-server --rdma --address $CRR_IP --port 7492 -D $d/img --libdir $plugins \
 	-o lazy.log -v4 &
 lazy=$!
-sleep 0.5
+wait_socket $d/img $lazy
 $criu restore --lazy-pages -D $d/img -d --libdir $plugins -o restore.log -v4 || fail "restore failed"
 wait_log $d/img/dump.log "serving " || fail "source never served"
 sleep 1

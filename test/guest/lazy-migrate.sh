@@ -123,7 +123,9 @@ fault_around=${CRR_FAULT_AROUND:-1}
 $criu lazy-pages --page-server $rdma --address $CRR_IP --port $port -D $img --libdir $plugins \
 	--lazy-fault-around $fault_around -o lazy.log -v4 &
 lazy=$!
-sleep 0.5
+# the restore connects to the daemon's socket: wait for it (a busy guest can take longer than any fixed sleep)
+for _ in $(seq 300); do [ -S $img/lazy-pages.socket ] && break; kill -0 $lazy 2> /dev/null || break; sleep 0.1; done
+[ -S $img/lazy-pages.socket ] || fail "the lazy-pages daemon did not start"
 $criu restore --lazy-pages -D $img -d --libdir $plugins -o restore.log -v4 || fail "restore failed"
 t1=$(date +%s.%N)
 touch $d/check
