@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 
 #include "export_table.h"
 
@@ -82,6 +83,15 @@ const struct export_range *export_lookup(const struct export_table *t, uint32_t 
 			return r;
 	}
 	return NULL;
+}
+
+unsigned int export_next_run(const struct iovec *iovs, unsigned int nr, unsigned int i, uint64_t *va, uint64_t *len)
+{
+	*va = (uintptr_t)iovs[i].iov_base;
+	*len = iovs[i].iov_len;
+	for (i++; i < nr && (uintptr_t)iovs[i].iov_base == *va + *len; i++)
+		*len += iovs[i].iov_len;
+	return i;
 }
 
 void export_table_free(struct export_table *t)

@@ -45,4 +45,12 @@ int export_task_seal(struct export_task *task);
 const struct export_range *export_lookup(const struct export_table *t, uint32_t id, uint64_t va);
 void export_table_free(struct export_table *t);
 
+struct iovec;
+/*
+ * CRIU's lazy ranges come page-run by page-run; a task exports one region per
+ * run of adjacent ones.  Sets @va and @len to the run that starts at
+ * iovs[@i] and returns the index after it.
+ */
+unsigned int export_next_run(const struct iovec *iovs, unsigned int nr, unsigned int i, uint64_t *va, uint64_t *len);
+
 #endif

@@ -128,19 +128,15 @@ static int export_task_memory(int img_id, const struct iovec *iovs, unsigned int
 			      void *priv)
 {
 	struct export_task *task = export_task_get(&src_table, (uint32_t)img_id, 1);
-	unsigned int i = 0, j;
+	unsigned int i = 0;
+	uint64_t va, len;
 
 	if (!task)
 		return -1;
-	/* One region per run of adjacent ranges. */
 	while (i < nr) {
-		uint64_t va = (uintptr_t)iovs[i].iov_base, len = iovs[i].iov_len;
-
-		for (j = i + 1; j < nr && (uintptr_t)iovs[j].iov_base == va + len; j++)
-			len += iovs[j].iov_len;
+		i = export_next_run(iovs, nr, i, &va, &len);
 		if (export_run(task, va, len, read, priv))
 			return -1;
-		i = j;
 	}
 	return export_task_seal(task);
 }

@@ -64,13 +64,11 @@ int task_mr_probe(struct rconn *c, struct task_mr_dev *dev, char *why, size_t wh
 static unsigned int task_mr_calls(const struct task_mr_dev *dev, const struct iovec *iovs, unsigned int nr,
 				  struct uverbs_call *calls, struct cr_task_ioctl *ioctls)
 {
-	unsigned int i = 0, j, n = 0;
+	unsigned int i = 0, n = 0;
+	uint64_t va, len;
 
 	while (i < nr) {
-		uint64_t va = (uintptr_t)iovs[i].iov_base, len = iovs[i].iov_len;
-
-		for (j = i + 1; j < nr && (uintptr_t)iovs[j].iov_base == va + len; j++)
-			len += iovs[j].iov_len;
+		i = export_next_run(iovs, nr, i, &va, &len);
 		uverbs_call_reg_mr(&calls[n], dev->driver_id, dev->pd_handle, va, len, TASK_MR_ACCESS, true);
 		ioctls[n] = (struct cr_task_ioctl){
 			.req = RDMA_VERBS_IOCTL,
@@ -80,7 +78,6 @@ static unsigned int task_mr_calls(const struct task_mr_dev *dev, const struct io
 		};
 		memcpy(ioctls[n].relocs, uverbs_call_relocs, sizeof(uverbs_call_relocs));
 		n++;
-		i = j;
 	}
 	if (n && dev->refuse_last)
 		calls[n - 1].in.reg.pd_handle = ~0u;
