@@ -71,17 +71,6 @@ void uverbs_call_dereg_mr(struct uverbs_call *c, uint32_t driver_id, uint32_t mr
 	uverbs_call_frame(c, driver_id, IB_USER_VERBS_CMD_DEREG_MR, sizeof(c->in.dereg), 0, false);
 }
 
-void uverbs_call_relocate(struct uverbs_call *c, uint64_t base)
-{
-	unsigned int i;
-
-	for (i = 0; i < UVERBS_CALL_RELOCS; i++) {
-		uint64_t *f = (uint64_t *)((char *)c + uverbs_call_relocs[i]);
-
-		*f += base;
-	}
-}
-
 int uverbs_call_run(int cmd_fd, struct uverbs_call *c)
 {
 	return ioctl(cmd_fd, RDMA_VERBS_IOCTL, &c->hdr) ? -errno : 0;

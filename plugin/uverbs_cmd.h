@@ -52,8 +52,6 @@ extern const uint32_t uverbs_call_relocs[UVERBS_CALL_RELOCS];
 void uverbs_call_reg_mr(struct uverbs_call *c, uint32_t driver_id, uint32_t pd_handle, uint64_t va, uint64_t len,
 			uint32_t access, bool relocatable);
 void uverbs_call_dereg_mr(struct uverbs_call *c, uint32_t driver_id, uint32_t mr_handle);
-/* Applies the relocations as the other address space would, with the block at @base. */
-void uverbs_call_relocate(struct uverbs_call *c, uint64_t base);
 /* Issues @c on @cmd_fd from this process: 0 or -errno. */
 int uverbs_call_run(int cmd_fd, struct uverbs_call *c);
 

@@ -18,6 +18,15 @@
 #include "export_table.h"
 #include "uverbs_cmd.h"
 
+/* What CRIU's parasite does to an argument before the ioctl (criu-patches/0008). */
+static void parasite_relocate(void *arg, const uint32_t *relocs, unsigned int nr)
+{
+	unsigned int i;
+
+	for (i = 0; i < nr; i++)
+		*(uint64_t *)((char *)arg + relocs[i]) += (uintptr_t)arg;
+}
+
 static void test_reg_mr_relocatable(void)
 {
 	struct uverbs_call c, *task_copy = malloc(sizeof(c) + 64);
@@ -44,7 +53,7 @@ static void test_reg_mr_relocatable(void)
 
 	/* the task sees the block at another address */
 	memcpy(task_copy, &c, sizeof(c));
-	uverbs_call_relocate(task_copy, (uintptr_t)task_copy);
+	parasite_relocate(task_copy, uverbs_call_relocs, UVERBS_CALL_RELOCS);
 	CHECK(task_copy->attrs[1].data == (uintptr_t)&task_copy->in);
 	CHECK(task_copy->attrs[2].data == (uintptr_t)&task_copy->out);
 	CHECK(task_copy->attrs[0].data == IB_USER_VERBS_CMD_REG_MR);
