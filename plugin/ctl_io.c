@@ -81,25 +81,25 @@ int ctl_send_task_done(struct rconn *c, uint32_t task_id, uint32_t pid)
 	return ctl_send(c, &msg);
 }
 
-int ctl_handshake(struct rconn *c, const char *role, int timeout_ms)
+int ctl_handshake(struct rconn *c, const struct ctl_self *self, int timeout_ms)
 {
-	struct ctl_self self;
 	RdmaCtlMsg msg, *peer;
 	RdmaHello hello;
 	uint8_t tag[32];
 	char why[256];
 	int ret;
 
-	ctl_self_init(&self, role, getenv("CRIU_RDMA_SECRET"));
-	ctl_hello_build(&msg, &hello, tag, &self);
+	ctl_hello_build(&msg, &hello, tag, self);
 	if (ctl_send(c, &msg))
 		return -1;
 	peer = ctl_recv(c, RDMA_CTL_MSG__BODY_HELLO, timeout_ms);
 	if (!peer)
 		return -1;
-	ret = ctl_hello_check(peer->hello, &self, why, sizeof(why));
+	ret = ctl_hello_check(peer->hello, self, why, sizeof(why));
 	if (ret) {
-		pr_err("refusing the %s: %s\n", peer->hello->role[0] ? peer->hello->role : "peer", why);
+		/* role is optional: absent, it is NULL */
+		pr_err("refusing the %s: %s\n", peer->hello->role && peer->hello->role[0] ? peer->hello->role : "peer",
+		       why);
 		/* tell the peer why, before the connection goes */
 		if (!ctl_send_close(c, why))
 			rconn_drain_sends(c, 1000);

@@ -18,23 +18,10 @@ static uint32_t byte_order_mark(void)
 
 void ctl_self_init(struct ctl_self *self, const char *role, const char *secret)
 {
-	const char *fake;
-
 	self->version = RDMA_CTL_VERSION;
 	self->page_size = (uint32_t)sysconf(_SC_PAGESIZE);
 	self->secret = (secret && *secret) ? secret : NULL;
 	self->role = role;
-
-	/*
-	 * Test hooks: let the failure tests fake a peer of another version or
-	 * page size without a second build or another architecture.
-	 */
-	fake = getenv("CRIU_RDMA_TEST_FAKE_VERSION");
-	if (fake)
-		self->version = (uint32_t)strtoul(fake, NULL, 0);
-	fake = getenv("CRIU_RDMA_TEST_FAKE_PAGE_SIZE");
-	if (fake)
-		self->page_size = (uint32_t)strtoul(fake, NULL, 0);
 }
 
 static void secret_tag(const char *secret, uint8_t tag[32])

@@ -56,9 +56,14 @@ int export_task_seal(struct export_task *task)
 {
 	size_t i;
 
-	qsort(task->ranges, task->nr, sizeof(*task->ranges), cmp_range);
+	for (i = 0; i < task->nr; i++)
+		if (task->ranges[i].va + task->ranges[i].len <= task->ranges[i].va)
+			return -1; /* empty, or wraps past the end of the address space */
+	if (task->nr)
+		qsort(task->ranges, task->nr, sizeof(*task->ranges), cmp_range);
+	/* sorted: the next range starts at or after this one; no sum can overflow */
 	for (i = 1; i < task->nr; i++)
-		if (task->ranges[i - 1].va + task->ranges[i - 1].len > task->ranges[i].va)
+		if (task->ranges[i].va - task->ranges[i - 1].va < task->ranges[i - 1].len)
 			return -1;
 	return 0;
 }

@@ -37,9 +37,13 @@ struct export_table {
 	struct export_task *tasks;
 };
 
+/* The task @id, added if @create; the pointer is good until the next task is added. */
 struct export_task *export_task_get(struct export_table *t, uint32_t id, int create);
 int export_task_add(struct export_task *task, const struct export_range *r);
-/* Sorts the ranges and refuses overlaps; call once a task's table is complete. */
+/*
+ * Sorts the ranges and refuses empty ones, ones that wrap past the end of the
+ * address space, and overlaps; call once a task's table is complete.
+ */
 int export_task_seal(struct export_task *task);
 /* The range holding @va, or NULL if @va is not exported. */
 const struct export_range *export_lookup(const struct export_table *t, uint32_t id, uint64_t va);

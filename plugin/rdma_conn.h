@@ -4,6 +4,13 @@
  * control messages as SEND/RECV and page data as one-sided RDMA READs.
  * Used by both ends: the source serves (listens, accepts, registers memory),
  * the target reads.  Every wait has a timeout; nothing here blocks forever.
+ *
+ * The code is split by concern, one file each, tied by the struct below and
+ * its shared completion queues:
+ *   rconn_cm.c    the connection's life: listen, accept, connect, close
+ *   rconn_res.c   its verbs resources: PD, CQs, QP, control buffers
+ *   rconn_ctl.c   control messages: SEND/RECV slots
+ *   rconn_read.c  the READ path and the completions of the send queue
  */
 #ifndef __CRIU_RDMA_CONN_H__
 #define __CRIU_RDMA_CONN_H__
@@ -11,6 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <infiniband/verbs.h>
 #include <rdma/rdma_cma.h>
@@ -20,7 +28,22 @@
 /* wr_id of control SENDs; READ wr_ids must stay below it */
 #define RCONN_WRID_SEND (~0ULL - RCONN_SEND_SLOTS)
 
+/* Fault injection, for the tests of the error paths. */
+enum rconn_fail {
+	RCONN_FAIL_NONE,
+	RCONN_FAIL_CTL_REG,   /* registering the control buffers fails (the QP exists then) */
+	RCONN_FAIL_NOTIFY_CQ, /* arming a completion queue fails (the CQ exists then) */
+};
+
+/* How a connection is made; the caller's strings must outlive it. */
+struct rconn_params {
+	const char *netns;   /* network namespace (a file) whose RDMA device to use, or NULL */
+	size_t ctl_msg_size; /* largest control message: the size of a receive slot */
+	enum rconn_fail fail;
+};
+
 struct rconn {
+	struct rconn_params params;
 	struct rdma_event_channel *ec;
 	struct rdma_cm_id *listen_id;
 	struct rdma_cm_id *id;
@@ -53,23 +76,24 @@ struct rconn {
 };
 
 /* Source side: bind to @addr:@port (fails if no RDMA device serves @addr), listen. */
-/* Monotonic seconds: timeouts here, and the timings the plugin logs. */
-double rdma_now(void);
-
-int rconn_listen(struct rconn *c, const char *addr, int port);
+int rconn_listen(struct rconn *c, const struct rconn_params *p, const char *addr, int port);
 /* Source side: wait up to @timeout_ms for one peer and accept it. */
 int rconn_accept(struct rconn *c, int timeout_ms);
 /* Target side: connect to @addr:@port within @timeout_ms. */
-int rconn_connect(struct rconn *c, const char *addr, int port, int timeout_ms);
+int rconn_connect(struct rconn *c, const struct rconn_params *p, const char *addr, int port, int timeout_ms);
 /* The lane: the source accepts, the target opens, a second connection after the first. */
 int rconn_accept_lane(struct rconn *c, int timeout_ms);
 int rconn_connect_lane(struct rconn *c, const char *addr, int port, int timeout_ms);
-void rconn_close(struct rconn *c);
+/* Releases everything, in reverse order; -1 if anything could not be released (each logged). */
+int rconn_close(struct rconn *c);
 
 /* Name of the device the connection (or listener) is bound to. */
 const char *rconn_dev_name(const struct rconn *c);
+/* Checks the CM channel without waiting; returns -1 if the peer is gone. */
+int rconn_check_peer(struct rconn *c);
+int rconn_cm_fd(const struct rconn *c);
 
-/* Control messages: one buffer per SEND, at most RDMA_CTL_MAX_MSG bytes. */
+/* Control messages: one buffer per SEND, at most params.ctl_msg_size bytes. */
 int rconn_send(struct rconn *c, const void *buf, size_t len, int timeout_ms);
 /*
  * Waits for the next control message; returns its length and points @buf at
@@ -84,21 +108,20 @@ int rconn_drain_sends(struct rconn *c, int timeout_ms);
 /* Memory registration in the connection's PD. */
 struct ibv_mr *rconn_reg(struct rconn *c, void *addr, size_t len, int access);
 struct ibv_mr *rconn_reg_iova(struct rconn *c, void *addr, size_t len, uint64_t iova, int access);
+/* Deregisters @mr, logging a failure (naming @what); 0 or -1. */
+int rconn_dereg(struct ibv_mr *mr, const char *what);
 
 /* Posts one RDMA READ of @len bytes from @raddr/@rkey into @local/@lkey, on the lane if @lane. */
 int rconn_post_read(struct rconn *c, bool lane, void *local, uint32_t lkey, uint64_t raddr, uint32_t rkey, uint32_t len,
 		    uint64_t wr_id);
 /*
- * Reaps up to @n READ/SEND completions.  With @timeout_ms > 0 waits on the
- * completion channel first.  Returns the number reaped or -1.
+ * Reaps up to @n READ completions.  With @timeout_ms > 0 waits for one up to
+ * that long.  Returns the number reaped (0: none in time) or -1.
  */
 int rconn_poll(struct rconn *c, struct ibv_wc *wc, int n, int timeout_ms);
 /* fd that becomes readable when a completion may be ready (for epoll). */
 int rconn_completion_fd(const struct rconn *c);
 /* Re-arms the completion channel after it fired; call before polling. */
 int rconn_ack_completion(struct rconn *c);
-/* Checks the CM channel without waiting; returns -1 if the peer is gone. */
-int rconn_check_peer(struct rconn *c);
-int rconn_cm_fd(const struct rconn *c);
 
 #endif

@@ -2,66 +2,22 @@
 /*
  * criu-rdma: the CRIU plugin that carries lazy pages over RDMA.
  *
- * This file is the plugin's face to CRIU: registration, stage set-up and
- * tear-down.  The roles live in their own files: rdma_conn.c (verbs
- * connection), ctl_proto.c + ctl_io.c (control protocol), export_table.c
- * (exported memory), source_server.c (source), task_mr.c + uverbs_cmd.c
- * (zero-copy export by the frozen task), target_fetcher.c (target).
+ * This file is the plugin's face to CRIU: registration, settings, stage
+ * set-up and tear-down.  It sits on top; the roles below it get the
+ * settings passed in and never call back up:
+ *   source_server.c (+ task_mr.c, uverbs_cmd.c, export_table.c)  source
+ *   target_fetcher.c (+ fetch_queue.c, fetch_stats.c)            target
+ *   rconn_*.c (verbs connection), ctl_proto.c + ctl_io.c (control
+ *   protocol), rdma_cfg.c (settings)                             both
  */
-#include <fcntl.h>
-#include <sched.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <unistd.h>
-
 #include "criu-plugin.h"
 #include "ctl_proto.h"
-#include "rdma_plugin.h"
+#include "rdma_cfg.h"
 #include "rdma_log.h"
+#include "source_server.h"
+#include "target_fetcher.h"
 
-long rdma_cfg_int(const char *name, long def)
-{
-	const char *v = getenv(name);
-
-	return v && *v ? strtol(v, NULL, 0) : def;
-}
-
-/*
- * An rdma_cm id belongs to the network namespace of the thread that creates
- * it, and rxe devices serve only the namespace their netdev lives in.  When
- * CRIU runs in another namespace than the RDMA device (a containerised CRIU,
- * or zdtm's test container), CRIU_RDMA_NETNS names the device's namespace
- * (e.g. /run/netns/NAME) and the ids are created there; everything else
- * stays in CRIU's own namespace.
- */
-int rdma_netns_enter(void)
-{
-	const char *path = getenv("CRIU_RDMA_NETNS");
-	int target, saved;
-
-	if (!path || !*path)
-		return -2;
-	saved = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-	target = open(path, O_RDONLY | O_CLOEXEC);
-	if (saved < 0 || target < 0 || setns(target, CLONE_NEWNET)) {
-		pr_perror("cannot enter the network namespace %s (CRIU_RDMA_NETNS)", path);
-		if (saved >= 0)
-			close(saved);
-		saved = -1;
-	}
-	if (target >= 0)
-		close(target);
-	return saved;
-}
-
-void rdma_netns_leave(int saved)
-{
-	if (saved < 0)
-		return;
-	if (setns(saved, CLONE_NEWNET))
-		pr_perror("cannot return to CRIU's network namespace");
-	close(saved);
-}
+static struct rdma_cfg cfg;
 
 static const char *stage_name(int stage)
 {
@@ -81,9 +37,14 @@ static const char *stage_name(int stage)
 	}
 }
 
+/* CRIU calls this before it freezes anything: a bad setting stops the command here. */
 static int rdma_plugin_init(int stage)
 {
 	pr_info("criu-rdma plugin loaded for %s, control protocol v%d\n", stage_name(stage), RDMA_CTL_VERSION);
+	if (rdma_cfg_load(&cfg)) {
+		pr_err("refusing to run with the setting above; see README (settings)\n");
+		return -1;
+	}
 	return 0;
 }
 
@@ -91,18 +52,28 @@ static void rdma_plugin_fini(int stage, int ret)
 {
 	/* a dump that failed before serving may hold tasks' regions: unpin them */
 	if (stage == CR_PLUGIN_STAGE__DUMP || stage == CR_PLUGIN_STAGE__PAGE_SERVER)
-		rdma_lazy_release();
+		source_release();
 	pr_info("criu-rdma plugin finished %s (%s)\n", stage_name(stage), ret ? "failed" : "ok");
+}
+
+static int rdma_lazy_listen(const char *addr, unsigned short port)
+{
+	return source_listen(&cfg, addr, port);
+}
+
+static int rdma_lazy_connect(const char *addr, unsigned short port, int *event_fd)
+{
+	return target_connect(&cfg, addr, port, event_fd);
 }
 
 CR_PLUGIN_REGISTER("criu-rdma", rdma_plugin_init, rdma_plugin_fini)
 
 CR_PLUGIN_REGISTER_HOOK(CR_PLUGIN_HOOK__LAZY_PAGES_LISTEN, rdma_lazy_listen)
-CR_PLUGIN_REGISTER_HOOK(CR_PLUGIN_HOOK__LAZY_PAGES_EXPORT, rdma_lazy_export)
-CR_PLUGIN_REGISTER_HOOK(CR_PLUGIN_HOOK__LAZY_PAGES_EXPORT_IN_PLACE, rdma_lazy_export_in_place)
-CR_PLUGIN_REGISTER_HOOK(CR_PLUGIN_HOOK__LAZY_PAGES_SERVE, rdma_lazy_serve)
+CR_PLUGIN_REGISTER_HOOK(CR_PLUGIN_HOOK__LAZY_PAGES_EXPORT, source_export)
+CR_PLUGIN_REGISTER_HOOK(CR_PLUGIN_HOOK__LAZY_PAGES_EXPORT_IN_PLACE, source_export_in_place)
+CR_PLUGIN_REGISTER_HOOK(CR_PLUGIN_HOOK__LAZY_PAGES_SERVE, source_serve)
 CR_PLUGIN_REGISTER_HOOK(CR_PLUGIN_HOOK__LAZY_PAGES_CONNECT, rdma_lazy_connect)
-CR_PLUGIN_REGISTER_HOOK(CR_PLUGIN_HOOK__LAZY_PAGES_FETCH, rdma_lazy_fetch)
-CR_PLUGIN_REGISTER_HOOK(CR_PLUGIN_HOOK__LAZY_PAGES_EVENT, rdma_lazy_event)
-CR_PLUGIN_REGISTER_HOOK(CR_PLUGIN_HOOK__LAZY_PAGES_DISCONNECT, rdma_lazy_disconnect)
-CR_PLUGIN_REGISTER_HOOK(CR_PLUGIN_HOOK__LAZY_PAGES_TASK_DONE, rdma_lazy_task_done)
+CR_PLUGIN_REGISTER_HOOK(CR_PLUGIN_HOOK__LAZY_PAGES_FETCH, target_fetch)
+CR_PLUGIN_REGISTER_HOOK(CR_PLUGIN_HOOK__LAZY_PAGES_EVENT, target_event)
+CR_PLUGIN_REGISTER_HOOK(CR_PLUGIN_HOOK__LAZY_PAGES_DISCONNECT, target_disconnect)
+CR_PLUGIN_REGISTER_HOOK(CR_PLUGIN_HOOK__LAZY_PAGES_TASK_DONE, target_task_done)

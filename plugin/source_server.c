@@ -18,32 +18,36 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "criu-plugin.h"
 #include "ctl_io.h"
 #include "export_table.h"
-#include "rdma_plugin.h"
+#include "rdma_util.h"
+#include "source_server.h"
 #include "rdma_log.h"
 #include "task_mr.h"
 
-static struct rconn src_conn;
-static struct export_table src_table;
-static bool src_listening;
-static double export_seconds;
-static uint64_t export_bytes;
-/* zero-copy export: usable if zc_ok, else zc_why says why not */
-static struct task_mr_dev zc_dev;
-static bool zc_ok;
-static char zc_why[160];
-static double zc_seconds;
-static uint64_t zc_bytes;
-static unsigned int zc_tasks, zc_refused;
+/* The source's whole state: one migration, one target. */
+static struct {
+	const struct rdma_cfg *cfg;
+	struct rconn conn;
+	struct export_table table;
+	bool listening;
+	/* the copy export */
+	double copy_seconds;
+	uint64_t copy_bytes;
+	/* the zero-copy export: usable if zc_ok, else zc_why says why not */
+	struct task_mr_dev zc_dev;
+	bool zc_ok;
+	char zc_why[160];
+	double zc_seconds;
+	uint64_t zc_bytes;
+	unsigned int zc_tasks, zc_refused;
+} src;
 
-int rdma_lazy_listen(const char *addr, unsigned short port)
+int source_listen(const struct rdma_cfg *cfg, const char *addr, unsigned short port)
 {
-	int ns, ret;
 
 	if (!addr) {
 		pr_err("--rdma needs --address: the IP address whose RDMA device serves the pages\n");
@@ -53,29 +57,25 @@ int rdma_lazy_listen(const char *addr, unsigned short port)
 		pr_err("--rdma needs --port\n");
 		return -1;
 	}
-	ns = rdma_netns_enter();
-	if (ns == -1)
-		return -1;
-	ret = rconn_listen(&src_conn, addr, port);
-	rdma_netns_leave(ns);
-	if (ret) {
-		rconn_close(&src_conn);
+	src.cfg = cfg;
+	if (rconn_listen(&src.conn, &CTL_RCONN_PARAMS(cfg->netns, cfg->fail), addr, port)) {
+		rconn_close(&src.conn);
 		return -1;
 	}
-	src_listening = true;
+	src.listening = true;
 
 	/* learn now, before anything is frozen, whether tasks can register themselves */
-	zc_ok = false;
-	if (!rdma_cfg_int("CRIU_RDMA_ZERO_COPY", 1))
-		snprintf(zc_why, sizeof(zc_why), "switched off (CRIU_RDMA_ZERO_COPY=0)");
+	src.zc_ok = false;
+	if (!cfg->zero_copy)
+		snprintf(src.zc_why, sizeof(src.zc_why), "switched off (CRIU_RDMA_ZERO_COPY=0)");
 	else
-		zc_ok = !task_mr_probe(&src_conn, &zc_dev, zc_why, sizeof(zc_why));
-	zc_dev.refuse_last = rdma_cfg_int("CRIU_RDMA_TEST_REFUSE_ZERO_COPY", 0);
-	if (zc_ok)
-		pr_info("zero-copy export available on %s (driver id %u)\n", rconn_dev_name(&src_conn),
-			zc_dev.driver_id);
+		src.zc_ok = !task_mr_probe(&src.conn, &src.zc_dev, src.zc_why, sizeof(src.zc_why));
+	src.zc_dev.refuse_last = cfg->refuse_zero_copy;
+	if (src.zc_ok)
+		pr_info("zero-copy export available on %s (driver id %u)\n", rconn_dev_name(&src.conn),
+			src.zc_dev.driver_id);
 	else
-		pr_info("zero-copy export unavailable: %s; lazy pages will be copied\n", zc_why);
+		pr_info("zero-copy export unavailable: %s; lazy pages will be copied\n", src.zc_why);
 	return 0;
 }
 
@@ -88,11 +88,12 @@ static void release_task(struct export_task *task)
 		struct export_range *r = &task->ranges[i];
 
 		if (r->in_task) {
-			task_mr_release(&zc_dev, r->mr_handle);
-		} else {
-			ibv_dereg_mr(r->mr);
-			munmap(r->local, r->len);
+			task_mr_release(&src.zc_dev, r->mr_handle);
+			continue;
 		}
+		rconn_dereg(r->mr, "an exported copy's region");
+		if (munmap(r->local, r->len))
+			pr_perror("cannot unmap an exported copy of %llu bytes", (unsigned long long)r->len);
 	}
 	task->nr = 0;
 }
@@ -112,7 +113,7 @@ static int export_run(struct export_task *task, uint64_t va, uint64_t len, cr_la
 		munmap(r.local, len);
 		return -1;
 	}
-	r.mr = rconn_reg_iova(&src_conn, r.local, len, va, IBV_ACCESS_REMOTE_READ);
+	r.mr = rconn_reg_iova(&src.conn, r.local, len, va, IBV_ACCESS_REMOTE_READ);
 	if (!r.mr) {
 		pr_perror("cannot register %llu bytes at VA 0x%llx (ulimit -l?)", (unsigned long long)len,
 			  (unsigned long long)va);
@@ -120,14 +121,14 @@ static int export_run(struct export_task *task, uint64_t va, uint64_t len, cr_la
 		return -1;
 	}
 	r.rkey = r.mr->rkey;
-	export_bytes += len;
+	src.copy_bytes += len;
 	return export_task_add(task, &r);
 }
 
 static int export_task_memory(int img_id, const struct iovec *iovs, unsigned int nr, cr_lazy_pages_read_t read,
 			      void *priv)
 {
-	struct export_task *task = export_task_get(&src_table, (uint32_t)img_id, 1);
+	struct export_task *task = export_task_get(&src.table, (uint32_t)img_id, 1);
 	unsigned int i = 0;
 	uint64_t va, len;
 
@@ -141,17 +142,17 @@ static int export_task_memory(int img_id, const struct iovec *iovs, unsigned int
 	return export_task_seal(task);
 }
 
-int rdma_lazy_export(int img_id, const struct iovec *iovs, unsigned int nr, cr_lazy_pages_read_t read, void *priv)
+int source_export(int img_id, const struct iovec *iovs, unsigned int nr, cr_lazy_pages_read_t read, void *priv)
 {
 	double t0 = rdma_now();
 	int ret;
 
-	if (!src_listening) {
+	if (!src.listening) {
 		pr_err("export before listen\n");
 		return -1;
 	}
 	ret = export_task_memory(img_id, iovs, nr, read, priv);
-	export_seconds += rdma_now() - t0;
+	src.copy_seconds += rdma_now() - t0;
 	pr_info("exported task %d: %u ranges\n", img_id, nr);
 	return ret;
 }
@@ -162,8 +163,8 @@ int rdma_lazy_export(int img_id, const struct iovec *iovs, unsigned int nr, cr_l
  * CRIU splices the pages and the copy export takes them: zero-copy never
  * fails a dump the copy would complete.
  */
-int rdma_lazy_export_in_place(int img_id, int pid, const struct iovec *iovs, unsigned int nr, cr_task_ioctls_t run,
-			      void *task)
+int source_export_in_place(int img_id, int pid, const struct iovec *iovs, unsigned int nr, cr_task_ioctls_t run,
+			   void *task)
 {
 	struct export_task *t;
 	double t0 = rdma_now(), secs;
@@ -171,23 +172,23 @@ int rdma_lazy_export_in_place(int img_id, int pid, const struct iovec *iovs, uns
 	uint64_t bytes = 0;
 	unsigned int i;
 
-	if (!src_listening || !zc_ok)
+	if (!src.listening || !src.zc_ok)
 		return -ENOTSUP;
-	t = export_task_get(&src_table, (uint32_t)img_id, 1);
+	t = export_task_get(&src.table, (uint32_t)img_id, 1);
 	if (!t)
 		return -ENOTSUP;
-	if (task_mr_export(&zc_dev, t, pid, iovs, nr, run, task, why, sizeof(why)) || export_task_seal(t)) {
+	if (task_mr_export(&src.zc_dev, t, pid, iovs, nr, run, task, why, sizeof(why)) || export_task_seal(t)) {
 		pr_warn("task %d: zero-copy export not possible: %s; its pages will be copied\n", img_id, why);
 		release_task(t);
-		zc_refused++;
+		src.zc_refused++;
 		return -ENOTSUP;
 	}
 	for (i = 0; i < nr; i++)
 		bytes += iovs[i].iov_len;
 	secs = rdma_now() - t0;
-	zc_bytes += bytes;
-	zc_seconds += secs;
-	zc_tasks++;
+	src.zc_bytes += bytes;
+	src.zc_seconds += secs;
+	src.zc_tasks++;
 	pr_info("exported task %d zero-copy: %zu regions, %.1f MiB registered by the task (pid %d) in %.3f s\n", img_id,
 		t->nr, bytes / 1048576.0, pid, secs);
 	return 0;
@@ -204,8 +205,8 @@ static int send_export_table(void)
 
 	if (!ranges || !rp)
 		goto out;
-	for (t = 0; t < src_table.nr || t == 0; t++) {
-		struct export_task *task = src_table.nr ? &src_table.tasks[t] : NULL;
+	for (t = 0; t < src.table.nr || t == 0; t++) {
+		struct export_task *task = src.table.nr ? &src.table.tasks[t] : NULL;
 		size_t total = task ? task->nr : 0;
 
 		i = 0;
@@ -222,10 +223,10 @@ static int send_export_table(void)
 			}
 			exp.n_ranges = n;
 			exp.ranges = rp;
-			exp.last = i == total && t + 1 >= src_table.nr;
+			exp.last = i == total && t + 1 >= src.table.nr;
 			msg.body_case = RDMA_CTL_MSG__BODY_EXPORT;
 			msg.export = &exp;
-			if (ctl_send(&src_conn, &msg))
+			if (ctl_send(&src.conn, &msg))
 				goto out;
 		} while (i < total);
 	}
@@ -239,15 +240,15 @@ out:
 /* Marks task @id done; true once every exported task is. */
 static bool all_tasks_done(uint32_t id)
 {
-	struct export_task *t = export_task_get(&src_table, id, 0);
+	struct export_task *t = export_task_get(&src.table, id, 0);
 	size_t i;
 
 	if (t)
 		t->done = true;
-	for (i = 0; i < src_table.nr; i++)
-		if (!src_table.tasks[i].done)
+	for (i = 0; i < src.table.nr; i++)
+		if (!src.table.tasks[i].done)
 			return false;
-	return src_table.nr > 0;
+	return src.table.nr > 0;
 }
 
 /*
@@ -261,7 +262,7 @@ static int wait_for_target(void)
 
 	for (;;) {
 		bool timed_out;
-		RdmaCtlMsg *m = ctl_recv_any(&src_conn, 1000, &timed_out);
+		RdmaCtlMsg *m = ctl_recv_any(&src.conn, 1000, &timed_out);
 
 		if (!m && timed_out)
 			continue;
@@ -291,65 +292,73 @@ static int wait_for_target(void)
 }
 
 /* Idempotent: after serving, and from the plugin's fini when a dump failed. */
-void rdma_lazy_release(void)
+void source_release(void)
 {
 	size_t t;
 
-	if (!src_listening)
+	if (!src.listening)
 		return;
 	/* regions first: the PD cannot go while the tasks' regions are in it */
-	for (t = 0; t < src_table.nr; t++)
-		release_task(&src_table.tasks[t]);
-	export_table_free(&src_table);
-	rconn_close(&src_conn);
-	src_listening = false;
+	for (t = 0; t < src.table.nr; t++)
+		release_task(&src.table.tasks[t]);
+	export_table_free(&src.table);
+	if (rconn_close(&src.conn))
+		pr_err("the connection's resources were not all released (see above)\n");
+	src.listening = false;
 }
 
 /* CRIU_RDMA_SOURCE_STATS=FILE: how the memory was exported, as shell variables. */
 static void write_source_stats(void)
 {
-	const char *path = getenv("CRIU_RDMA_SOURCE_STATS");
+	const char *path = src.cfg->source_stats;
 	FILE *f;
 
-	if (!path || !*path)
+	if (!path)
 		return;
 	f = fopen(path, "w");
 	if (!f) {
 		pr_perror("cannot write %s", path);
 		return;
 	}
-	fprintf(f, "role=source\nexport_zero_copy_tasks=%u\nexport_zero_copy_bytes=%llu\n", zc_tasks,
-		(unsigned long long)zc_bytes);
-	fprintf(f, "export_zero_copy_seconds=%.6f\nexport_refused_tasks=%u\n", zc_seconds, zc_refused);
-	fprintf(f, "export_copy_bytes=%llu\nexport_copy_seconds=%.6f\n", (unsigned long long)export_bytes,
-		export_seconds);
+	fprintf(f, "role=source\nexport_zero_copy_tasks=%u\nexport_zero_copy_bytes=%llu\n", src.zc_tasks,
+		(unsigned long long)src.zc_bytes);
+	fprintf(f, "export_zero_copy_seconds=%.6f\nexport_refused_tasks=%u\n", src.zc_seconds, src.zc_refused);
+	fprintf(f, "export_copy_bytes=%llu\nexport_copy_seconds=%.6f\n", (unsigned long long)src.copy_bytes,
+		src.copy_seconds);
 	fclose(f);
 }
 
-int rdma_lazy_serve(void)
+static void log_export(void)
 {
-	double t0;
+	pr_info("export: %.1f MiB zero-copy from %u tasks in %.3f s (%.3f s/GiB), %u tasks refused\n",
+		src.zc_bytes / 1048576.0, src.zc_tasks, src.zc_seconds,
+		src.zc_bytes ? src.zc_seconds / (src.zc_bytes / 1073741824.0) : 0.0, src.zc_refused);
+	pr_info("export: %.1f MiB copied and pinned in %.3f s (%.3f s/GiB)\n", src.copy_bytes / 1048576.0,
+		src.copy_seconds, src.copy_bytes ? src.copy_seconds / (src.copy_bytes / 1073741824.0) : 0.0);
+}
+
+int source_serve(void)
+{
+	struct ctl_self self;
+	double t0, mib;
 	int ret = -1;
 
-	pr_info("export: %.1f MiB zero-copy from %u tasks in %.3f s (%.3f s/GiB), %u tasks refused\n",
-		zc_bytes / 1048576.0, zc_tasks, zc_seconds, zc_bytes ? zc_seconds / (zc_bytes / 1073741824.0) : 0.0,
-		zc_refused);
-	pr_info("export: %.1f MiB copied and pinned in %.3f s (%.3f s/GiB)\n", export_bytes / 1048576.0, export_seconds,
-		export_bytes ? export_seconds / (export_bytes / 1073741824.0) : 0.0);
+	log_export();
 	write_source_stats();
+	mib = (src.copy_bytes + src.zc_bytes) / 1048576.0;
+	rdma_cfg_self(src.cfg, "source", &self);
 	t0 = rdma_now();
-	if (rconn_accept(&src_conn, rdma_cfg_int("CRIU_RDMA_ACCEPT_TIMEOUT_MS", 600000)))
+	if (rconn_accept(&src.conn, src.cfg->accept_timeout_ms))
 		goto out;
-	if (ctl_handshake(&src_conn, "source", rdma_cfg_int("CRIU_RDMA_TIMEOUT_MS", 10000)))
+	if (ctl_handshake(&src.conn, &self, src.cfg->timeout_ms))
 		goto out;
 	/* the target then opens its fault lane, a second connection */
-	if (send_export_table() || rconn_accept_lane(&src_conn, rdma_cfg_int("CRIU_RDMA_TIMEOUT_MS", 10000)))
+	if (send_export_table() || rconn_accept_lane(&src.conn, src.cfg->timeout_ms))
 		goto out;
-	pr_info("serving %.1f MiB to the target with one-sided READs\n", (export_bytes + zc_bytes) / 1048576.0);
+	pr_info("serving %.1f MiB to the target with one-sided READs\n", mib);
 	ret = wait_for_target();
-	pr_info("target finished after %.3f s; releasing %.1f MiB\n", rdma_now() - t0,
-		(export_bytes + zc_bytes) / 1048576.0);
+	pr_info("target finished after %.3f s; releasing %.1f MiB\n", rdma_now() - t0, mib);
 out:
-	rdma_lazy_release();
+	source_release();
 	return ret;
 }

@@ -70,6 +70,37 @@ host_no_rdma_device() {
 	return $rc
 }
 
+# A bad setting is refused when the plugin loads, before anything is frozen:
+# the dump fails naming the setting and what it accepts, the task runs on.
+host_bad_setting() {
+	local d pid rc=0 setting
+	for setting in CRIU_RDMA_READ_SIZE=0 CRIU_RDMA_TIMEOUT_MS=10s CRIU_RDMA_ZERO_COPY=2 CRIU_RDMA_NETNS=relative; do
+		d=$(mktemp -d)
+		setsid sleep 600 < /dev/null > /dev/null 2>&1 &
+		pid=$!
+		sleep 0.2
+		if env "$setting" build/criu dump -t $pid -D $d --lazy-pages --rdma --address 127.0.0.1 --port 7777 \
+			--libdir "$top/build/plugin" -o dump.log -v4; then
+			echo "FAIL: the dump succeeded with $setting"; rc=1
+		fi
+		grep "${setting%%=*}" $d/dump.log || { echo "FAIL: no message names ${setting%%=*}"; rc=1; }
+		grep -q "Freezing\|Seizing" $d/dump.log && { echo "FAIL: the tree was frozen ($setting)"; rc=1; }
+		case $(ps -o stat= -p $pid) in S* | R*) ;; *) echo "FAIL: the task is not running ($setting)"; rc=1 ;; esac
+		kill $pid
+		rm -rf $d
+	done
+	# and a good one is logged as the value in force (the dump then fails: no RDMA device here)
+	d=$(mktemp -d)
+	setsid sleep 600 < /dev/null > /dev/null 2>&1 &
+	pid=$!
+	CRIU_RDMA_READ_SIZE=65536 build/criu dump -t $pid -D $d --lazy-pages --rdma --address 127.0.0.1 --port 7777 \
+		--libdir "$top/build/plugin" -o dump.log -v4
+	grep -q "rdma: param CRIU_RDMA_READ_SIZE=65536" $d/dump.log || { echo "FAIL: the value in force is not logged"; rc=1; }
+	kill $pid
+	rm -rf $d
+	return $rc
+}
+
 # A patch that no longer applies must fail the build, naming the patch.
 broken_patch_is_caught() {
 	local tmp first rc
@@ -153,6 +184,7 @@ if stage deps scripts/install-deps.sh && stage build build; then
 	stage format format_check
 	stage host-criu-check host_criu_check
 	stage host-no-rdma-device host_no_rdma_device
+	stage host-bad-setting host_bad_setting
 	stage broken-patch broken_patch_is_caught
 	if stage guest-image test/vm/build-image.sh; then
 		stage guest-single guest_single

@@ -7,7 +7,12 @@
 #     tree is left running;
 #  3. the source killed mid-transfer: the target exits with an error in
 #     bounded time, nothing hangs;
-#  4. no source at the address: the target fails with an error naming it.
+#  4. no source at the address: the target fails with an error naming it;
+#  5. error paths (fault injection, CRIU_RDMA_TEST_FAIL): a connection whose
+#     resources fail half way releases what it made, in order, and every
+#     release succeeds: the source refuses the target cleanly (no crash; it
+#     once destroyed the id and left its QP for rdma_destroy_qp(NULL)) and the
+#     tree runs on; a target whose CQ cannot be armed leaks no CQ.
 set -u
 top=$PWD
 criu=$top/build/criu
@@ -126,5 +131,55 @@ grep -q "cannot connect to $CRR_IP:7499" $d/work/lazy.log || fail "no clear erro
 kill -9 $dump
 pkill -9 -f "lazy-pattern $d" 2>/dev/null
 echo "case 4 done"
+
+# 5a. the source cannot register its control buffers when the target comes
+d=$(mktemp -d); mkdir $d/img
+pid=$(start_workload $d 8)
+export CRIU_RDMA_TEST_FAIL=ctl-reg
+start_dump $d $pid 7496
+unset CRIU_RDMA_TEST_FAIL
+$criu lazy-pages --page-server --rdma --address $CRR_IP --port 7496 -D $d/img --libdir $plugins \
+	-o lazy.log -v4 &
+lazy=$!
+wait_socket $d/img $lazy
+$criu restore --lazy-pages -D $d/img -d --libdir $plugins -o restore.log -v4
+timeout 60 tail --pid=$dump -f /dev/null || fail "source hung after a failed accept"
+wait $dump
+rc=$?
+echo "source dump exit status after the failed accept: $rc"
+[ $rc -ge 1 ] && [ $rc -lt 128 ] || fail "source dump did not fail cleanly (exit $rc)"
+grep "injected failure\|cannot release\|Segmentation\|signal" $d/img/dump.log
+grep -q "injected failure: registering the control buffers" $d/img/dump.log || fail "the failure was not injected"
+grep -q "cannot release" $d/img/dump.log && fail "the source left resources it could not release"
+timeout 60 tail --pid=$lazy -f /dev/null || fail "target hung after the source refused it"
+wait $lazy && fail "target succeeded although the source refused it"
+for p in $(pgrep -f "lazy-pattern $d"); do [ "$p" = "$pid" ] || kill -9 $p; done
+[ -n "$(state $pid)" ] && [ "$(state $pid)" != T ] || fail "source tree not left running: '$(state $pid)'"
+touch $d/check
+for _ in $(seq 100); do [ -f $d/result ] && break; sleep 0.1; done
+grep ^OK $d/result || fail "source workload damaged after the failed accept"
+kill -9 $pid 2>/dev/null
+echo "case 5a done"
+
+# 5b. the target cannot arm a completion queue while connecting
+d=$(mktemp -d); mkdir $d/img
+pid=$(start_workload $d 8)
+start_dump $d $pid 7497
+CRIU_RDMA_TEST_FAIL=notify-cq $criu lazy-pages --page-server --rdma --address $CRR_IP --port 7497 -D $d/img \
+	--libdir $plugins -o lazy.log -v4 &
+lazy=$!
+wait_socket $d/img $lazy
+$criu restore --lazy-pages -D $d/img -d --libdir $plugins -o restore.log -v4
+timeout 60 tail --pid=$lazy -f /dev/null || fail "target hung after a failed connect"
+wait $lazy
+rc=$?
+echo "target exit status after the failed connect: $rc"
+[ $rc -ge 1 ] && [ $rc -lt 128 ] || fail "target did not fail cleanly (exit $rc)"
+grep "injected failure\|cannot release" $d/img/lazy.log
+grep -q "injected failure: arming a completion queue" $d/img/lazy.log || fail "the failure was not injected"
+grep -q "cannot release" $d/img/lazy.log && fail "the target leaked a resource (a CQ keeps its channel busy)"
+kill -9 $dump
+pkill -9 -f "lazy-pattern $d" 2>/dev/null
+echo "case 5b done"
 
 [ $failed -eq 0 ] && echo "PASS: failure cases" || exit 1

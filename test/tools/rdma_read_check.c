@@ -47,6 +47,7 @@ static int serve(const char *addr, int port, size_t mib)
 	RdmaExport exp;
 	RdmaRange range, *ranges[1] = { &range };
 	struct ibv_mr *mr;
+	struct ctl_self self;
 	struct rconn c;
 	uint64_t *mem;
 
@@ -55,11 +56,12 @@ static int serve(const char *addr, int port, size_t mib)
 		return 1;
 	for (i = 0; i < len / 8; i++)
 		mem[i] = pattern((uintptr_t)&mem[i]);
-	if (rconn_listen(&c, addr, port))
+	if (rconn_listen(&c, &CTL_RCONN_PARAMS(NULL, RCONN_FAIL_NONE), addr, port))
 		return 1;
 	printf("serving %zu MiB at %p\n", mib, (void *)mem);
 	fflush(stdout);
-	if (rconn_accept(&c, TIMEOUT_MS * 3) || ctl_handshake(&c, "source", TIMEOUT_MS))
+	ctl_self_init(&self, "source", NULL);
+	if (rconn_accept(&c, TIMEOUT_MS * 3) || ctl_handshake(&c, &self, TIMEOUT_MS))
 		return 1;
 	/* IOVA == VA: the peer asks for our addresses as they are. */
 	mr = rconn_reg_iova(&c, mem, len, (uintptr_t)mem, IBV_ACCESS_REMOTE_READ);
@@ -143,6 +145,7 @@ static int do_read(const char *addr, int port)
 	unsigned long nreads = 0;
 	RdmaCtlMsg *m;
 	struct ibv_mr *mr;
+	struct ctl_self self;
 	struct rconn c;
 	uint64_t va, len;
 	uint32_t rkey;
@@ -151,7 +154,9 @@ static int do_read(const char *addr, int port)
 	long bad;
 	int i;
 
-	if (rconn_connect(&c, addr, port, TIMEOUT_MS) || ctl_handshake(&c, "target", TIMEOUT_MS))
+	ctl_self_init(&self, "target", NULL);
+	if (rconn_connect(&c, &CTL_RCONN_PARAMS(NULL, RCONN_FAIL_NONE), addr, port, TIMEOUT_MS) ||
+	    ctl_handshake(&c, &self, TIMEOUT_MS))
 		return 1;
 	m = ctl_recv(&c, RDMA_CTL_MSG__BODY_EXPORT, TIMEOUT_MS);
 	if (!m || m->export->n_ranges != 1)

@@ -3,8 +3,7 @@
  * Unit tests of the raw uverbs calls the zero-copy export sends into a
  * frozen task: a relocatable REG_MR must point at its own command and
  * response wherever the task maps it, and satisfy CRIU's checks on
- * relocations (8-byte aligned, inside the argument); and the runs of
- * adjacent ranges each of which becomes one region.
+ * relocations (8-byte aligned, inside the argument).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -84,26 +83,6 @@ static void test_dereg_inline(void)
 	CHECK(handle == 0x12345678);
 }
 
-/* One region per run of adjacent ranges; holes split runs. */
-static void test_next_run(void)
-{
-	struct iovec iovs[] = {
-		{ (void *)0x1000, 0x1000 },
-		{ (void *)0x2000, 0x2000 },
-		{ (void *)0x6000, 0x1000 },
-		{ (void *)0x8000, 0x1000 },
-	};
-	uint64_t va, len;
-	unsigned int i;
-
-	i = export_next_run(iovs, 4, 0, &va, &len);
-	CHECK(i == 2 && va == 0x1000 && len == 0x3000);
-	i = export_next_run(iovs, 4, i, &va, &len);
-	CHECK(i == 3 && va == 0x6000 && len == 0x1000);
-	i = export_next_run(iovs, 4, i, &va, &len);
-	CHECK(i == 4 && va == 0x8000 && len == 0x1000);
-}
-
 static void test_not_a_uverbs_fd(void)
 {
 	struct uverbs_call c;
@@ -119,7 +98,6 @@ int main(void)
 	test_reg_mr_relocatable();
 	test_reg_mr_local();
 	test_dereg_inline();
-	test_next_run();
 	test_not_a_uverbs_fd();
 	return check_report("uverbs_cmd");
 }

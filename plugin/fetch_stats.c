@@ -1,0 +1,136 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fetch_stats.h"
+#include "rdma_log.h"
+
+#define MAX_LAT_SAMPLES (1 << 20)
+
+int fetch_stats_init(struct fetch_stats *s, long page, double now)
+{
+	memset(s, 0, sizeof(*s));
+	s->page = page;
+	s->t_connect = s->t_progress = now;
+	s->lat_us = calloc(4 * (size_t)MAX_LAT_SAMPLES, sizeof(*s->lat_us));
+	if (!s->lat_us) {
+		pr_err("no memory for the fault latency samples\n");
+		return -1;
+	}
+	s->queue_us = s->lat_us + MAX_LAT_SAMPLES;
+	s->wire_us = s->queue_us + MAX_LAT_SAMPLES;
+	s->copy_us = s->wire_us + MAX_LAT_SAMPLES;
+	return 0;
+}
+
+void fetch_stats_fini(struct fetch_stats *s)
+{
+	free(s->lat_us);
+	s->lat_us = NULL;
+}
+
+/* A progress line about once a second, as users expect from a long transfer. */
+static void progress(struct fetch_stats *s, double now)
+{
+	if (now - s->t_progress < 1.0 && s->bytes < s->exported_bytes)
+		return;
+	pr_info("progress: %llu/%llu pages, %.1f MiB/s\n", (unsigned long long)(s->bytes / s->page),
+		(unsigned long long)(s->exported_bytes / s->page),
+		(s->bytes - s->progress_bytes) / 1048576.0 / (now - s->t_progress));
+	s->t_progress = now;
+	s->progress_bytes = s->bytes;
+}
+
+void fetch_stats_account(struct fetch_stats *s, bool fault, unsigned long nr_pages, uint64_t len,
+			 const struct fetch_times *t)
+{
+	double us = (t->done - t->start) * 1e6;
+	unsigned int b = 0;
+
+	s->bytes += len;
+	progress(s, t->done);
+	if (!fault) {
+		s->bg_reqs++;
+		s->bg_pages += nr_pages;
+		return;
+	}
+	s->fault_reqs++;
+	s->fault_pages += nr_pages;
+	while (b < 23 && (1UL << (b + 1)) <= (unsigned long)us)
+		b++;
+	s->hist[b]++;
+	if (s->lat_us && s->nr_lat < MAX_LAT_SAMPLES) {
+		s->lat_us[s->nr_lat] = (float)us;
+		s->queue_us[s->nr_lat] = (float)((t->posted - t->start) * 1e6);
+		s->wire_us[s->nr_lat] = (float)((t->read - t->posted) * 1e6);
+		s->copy_us[s->nr_lat] = (float)((t->done - t->read) * 1e6);
+		s->nr_lat++;
+	}
+}
+
+static int cmp_float(const void *a, const void *b)
+{
+	float x = *(const float *)a, y = *(const float *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The @pct percentile of the fault samples @v (sorts them). */
+static double percentile(const struct fetch_stats *s, float *v, unsigned int pct)
+{
+	if (!s->nr_lat)
+		return 0;
+	qsort(v, s->nr_lat, sizeof(*v), cmp_float);
+	return v[(s->nr_lat * pct) / 100];
+}
+
+static void log_histogram(const struct fetch_stats *s)
+{
+	char hist[512];
+	size_t off = 0;
+	unsigned int b;
+
+	hist[0] = 0;
+	for (b = 0; b < 24; b++)
+		if (s->hist[b] && off < sizeof(hist))
+			off += (size_t)snprintf(hist + off, sizeof(hist) - off, " <%luus:%lu", 1UL << (b + 1),
+						s->hist[b]);
+	pr_info("fault latency histogram:%s\n", hist);
+}
+
+void fetch_stats_report(struct fetch_stats *s, unsigned long reads, double now, const char *path)
+{
+	double p50, p99, q50, w50, c50, secs = now - s->t_connect;
+	FILE *f;
+
+	p50 = percentile(s, s->lat_us, 50);
+	p99 = percentile(s, s->lat_us, 99);
+	q50 = percentile(s, s->queue_us, 50);
+	w50 = percentile(s, s->wire_us, 50);
+	c50 = percentile(s, s->copy_us, 50);
+	pr_info("lazy pages over RDMA: fault_pages=%lu fault_requests=%lu background_pages=%lu background_requests=%lu "
+		"bytes=%llu reads=%lu tasks_done=%lu seconds=%.3f fault_latency_p50_us=%.1f "
+		"fault_latency_p99_us=%.1f\n",
+		s->fault_pages, s->fault_reqs, s->bg_pages, s->bg_reqs, (unsigned long long)s->bytes, reads,
+		s->tasks_done, secs, p50, p99);
+	log_histogram(s);
+	pr_info("fault latency p50 parts: %.1f us waiting for a slot, %.1f us READ on the wire, %.1f us copy + "
+		"UFFDIO_COPY\n",
+		q50, w50, c50);
+	if (!path)
+		return;
+	f = fopen(path, "w");
+	if (!f) {
+		pr_perror("cannot write %s", path);
+		return;
+	}
+	fprintf(f,
+		"transport=rdma\nfault_pages=%lu\nfault_requests=%lu\nbackground_pages=%lu\nbackground_requests=%lu\n"
+		"bytes=%llu\nreads=%lu\ntasks_done=%lu\nseconds=%.6f\nfault_latency_p50_us=%.1f\n"
+		"fault_latency_p99_us=%.1f\nfault_queue_us_p50=%.1f\nfault_read_us_p50=%.1f\nfault_copy_us_p50=%.1f\n",
+		s->fault_pages, s->fault_reqs, s->bg_pages, s->bg_reqs, (unsigned long long)s->bytes, reads,
+		s->tasks_done, secs, p50, p99, q50, w50, c50);
+	if (fclose(f))
+		pr_perror("cannot write %s", path);
+}

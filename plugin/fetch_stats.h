@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The target's counters: pages and requests per kind, a progress line, and
+ * per-fault latency with its parts, reported in the log and, on request, in
+ * a file of shell variables (CRIU_RDMA_STATS) that tests and bench/ read.
+ */
+#ifndef __CRIU_RDMA_FETCH_STATS_H__
+#define __CRIU_RDMA_FETCH_STATS_H__
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* When a request was asked, its first READ posted, its last READ in, and its pages placed. */
+struct fetch_times {
+	double start, posted, read, done;
+};
+
+struct fetch_stats {
+	long page;
+	unsigned long fault_reqs, fault_pages, bg_reqs, bg_pages, tasks_done;
+	uint64_t bytes;
+	double t_connect, t_progress;
+	uint64_t exported_bytes, progress_bytes; /* for the progress line */
+	/*
+	 * Per fault, in microseconds: asked -> UFFDIO_COPY done, and its parts:
+	 * waiting for a slot, the READs on the wire, moving the bytes + CRIU's
+	 * UFFDIO_COPY (which also wakes the faulting task).
+	 */
+	float *lat_us, *queue_us, *wire_us, *copy_us;
+	unsigned long nr_lat;
+	unsigned long hist[24]; /* fault latency, log2 buckets of microseconds */
+};
+
+int fetch_stats_init(struct fetch_stats *s, long page, double now);
+/* Counts a request whose pages CRIU has just placed. */
+void fetch_stats_account(struct fetch_stats *s, bool fault, unsigned long nr_pages, uint64_t len,
+			 const struct fetch_times *t);
+/* Logs the totals (and writes them to @path unless NULL); sorts the samples. */
+void fetch_stats_report(struct fetch_stats *s, unsigned long reads, double now, const char *path);
+void fetch_stats_fini(struct fetch_stats *s);
+
+#endif

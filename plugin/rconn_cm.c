@@ -1,0 +1,345 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The connection's life with rdma_cm: the source listens and accepts, the
+ * target resolves and connects; each may add a second connection, the lane,
+ * on the same resources.  Every CM wait is bounded.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "rconn_int.h"
+#include "rdma_log.h"
+
+static int resolve(const char *addr, int port, struct sockaddr_storage *ss)
+{
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM }, *res;
+	char sport[16];
+	int ret;
+
+	snprintf(sport, sizeof(sport), "%d", port);
+	ret = getaddrinfo(addr, sport, &hints, &res);
+	if (ret) {
+		pr_err("cannot resolve %s: %s\n", addr, gai_strerror(ret));
+		return -1;
+	}
+	memcpy(ss, res->ai_addr, res->ai_addrlen);
+	freeaddrinfo(res);
+	return 0;
+}
+
+/*
+ * An rdma_cm id belongs to the network namespace of the thread that creates
+ * it, and rxe devices serve only the namespace their netdev lives in.  When
+ * CRIU runs in another namespace than the RDMA device (a containerised CRIU,
+ * or zdtm's test container), params.netns names the device's namespace and
+ * the ids are created there; everything else stays in CRIU's namespace.
+ */
+static int create_id(struct rconn *c, struct rdma_cm_id **id)
+{
+	const char *path = c->params.netns;
+	int saved = -1, target = -1, ret = -1;
+
+	if (path) {
+		saved = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+		target = open(path, O_RDONLY | O_CLOEXEC);
+		if (saved < 0 || target < 0 || setns(target, CLONE_NEWNET)) {
+			pr_perror("cannot enter the network namespace %s (CRIU_RDMA_NETNS)", path);
+			goto out;
+		}
+	}
+	ret = rdma_create_id(c->ec, id, c, RDMA_PS_TCP);
+	if (ret)
+		pr_perror("rdma_create_id");
+	if (path && setns(saved, CLONE_NEWNET)) {
+		pr_perror("cannot return to CRIU's network namespace");
+		ret = -1;
+	}
+out:
+	if (target >= 0)
+		close(target);
+	if (saved >= 0)
+		close(saved);
+	return ret;
+}
+
+static int destroy_id(struct rdma_cm_id **id, const char *what)
+{
+	int ret = 0;
+
+	if (*id)
+		ret = rconn_released(rdma_destroy_id(*id), what);
+	*id = NULL;
+	return ret;
+}
+
+/* Waits for one CM event of type @want; any other event is an error. */
+static int cm_wait(struct rconn *c, enum rdma_cm_event_type want, struct rdma_cm_event **out, int timeout_ms)
+{
+	struct pollfd pfd = { .fd = c->ec->fd, .events = POLLIN };
+	struct rdma_cm_event *ev;
+	int ret;
+
+	ret = poll(&pfd, 1, timeout_ms);
+	if (ret == 0) {
+		pr_err("timed out after %d ms waiting for %s\n", timeout_ms, rdma_event_str(want));
+		return -1;
+	}
+	if (ret < 0 || rdma_get_cm_event(c->ec, &ev)) {
+		pr_perror("waiting for %s", rdma_event_str(want));
+		return -1;
+	}
+	if (ev->event != want) {
+		pr_err("expected %s, got %s (status %d%s%s)\n", rdma_event_str(want), rdma_event_str(ev->event),
+		       ev->status, ev->status < 0 ? ": " : "", ev->status < 0 ? strerror(-ev->status) : "");
+		if (ev->event == RDMA_CM_EVENT_DISCONNECTED)
+			c->peer_gone = true;
+		rdma_ack_cm_event(ev);
+		return -1;
+	}
+	*out = ev;
+	return 0;
+}
+
+static int cm_channel(struct rconn *c, const struct rconn_params *p)
+{
+	memset(c, 0, sizeof(*c));
+	c->params = *p;
+	c->ec = rdma_create_event_channel();
+	if (!c->ec) {
+		pr_perror("cannot open the RDMA CM (is rdma_ucm loaded? /dev/infiniband/rdma_cm)");
+		return -1;
+	}
+	if (rconn_set_nonblock(c->ec->fd)) {
+		pr_perror("cannot make the RDMA CM channel non-blocking");
+		return -1;
+	}
+	return 0;
+}
+
+int rconn_listen(struct rconn *c, const struct rconn_params *p, const char *addr, int port)
+{
+	struct sockaddr_storage ss;
+
+	if (cm_channel(c, p) || resolve(addr, port, &ss) || create_id(c, &c->listen_id))
+		return -1;
+	if (rdma_bind_addr(c->listen_id, (struct sockaddr *)&ss)) {
+		pr_perror("cannot bind to %s:%d", addr, port);
+		return -1;
+	}
+	/* A bound id knows its device; no device means no RDMA on that address. */
+	if (!c->listen_id->verbs) {
+		pr_err("no RDMA device serves %s (see 'rdma link' / 'ibv_devices')\n", addr);
+		return -1;
+	}
+	c->pd = ibv_alloc_pd(c->listen_id->verbs);
+	if (!c->pd) {
+		pr_perror("ibv_alloc_pd on %s", rconn_dev_name(c));
+		return -1;
+	}
+	if (rdma_listen(c->listen_id, 1)) {
+		pr_perror("rdma_listen on %s:%d", addr, port);
+		return -1;
+	}
+	pr_info("listening on %s:%d, device %s\n", addr, port, rconn_dev_name(c));
+	return 0;
+}
+
+/* A connect request we cannot take: refused, and its id released. */
+static void refuse(struct rdma_cm_id *id)
+{
+	if (rdma_reject(id, NULL, 0))
+		pr_perror("rdma_reject");
+	destroy_id(&id, "a refused connection's rdma_cm id");
+}
+
+/*
+ * Waits for a connect request and accepts it: the first one gets the PD,
+ * CQs, QP and control buffers (@lane false), a later one only a QP of its
+ * own on them (@lane true).  A request whose resources cannot be made is
+ * refused and leaves nothing behind.
+ */
+static int accept_one(struct rconn *c, bool lane, int timeout_ms)
+{
+	struct rdma_conn_param cp = {};
+	struct rdma_cm_event *ev;
+	struct rdma_cm_id *id;
+	uint8_t peer_depth;
+
+	if (cm_wait(c, RDMA_CM_EVENT_CONNECT_REQUEST, &ev, timeout_ms))
+		return -1;
+	id = ev->id;
+	peer_depth = ev->param.conn.initiator_depth;
+	rdma_ack_cm_event(ev);
+
+	if (lane ? rconn_res_lane_qp(c, id) : rconn_res_setup(c, id)) {
+		refuse(id);
+		return -1;
+	}
+	if (lane) {
+		c->lane_id = id;
+		c->lane_qp = id->qp;
+	} else {
+		c->id = id;
+	}
+	/* We answer the peer's READs: as many as it will issue, as we can. */
+	cp.responder_resources = peer_depth < c->max_reads ? peer_depth : c->max_reads;
+	cp.initiator_depth = cp.responder_resources;
+	cp.rnr_retry_count = 7;
+	if (rdma_accept(id, &cp)) {
+		pr_perror("rdma_accept");
+		return -1;
+	}
+	if (cm_wait(c, RDMA_CM_EVENT_ESTABLISHED, &ev, timeout_ms))
+		return -1;
+	rdma_ack_cm_event(ev);
+	return 0;
+}
+
+int rconn_accept(struct rconn *c, int timeout_ms)
+{
+	if (accept_one(c, false, timeout_ms))
+		return -1;
+	c->connected = true;
+	return 0;
+}
+
+int rconn_accept_lane(struct rconn *c, int timeout_ms)
+{
+	return accept_one(c, true, timeout_ms);
+}
+
+/* Resolves @ss to a device and a route on @id. */
+static int resolve_route(struct rconn *c, struct rdma_cm_id *id, struct sockaddr_storage *ss, const char *addr,
+			 int timeout_ms)
+{
+	struct rdma_cm_event *ev;
+
+	if (rdma_resolve_addr(id, NULL, (struct sockaddr *)ss, timeout_ms)) {
+		pr_perror("cannot resolve %s to an RDMA device", addr);
+		return -1;
+	}
+	if (cm_wait(c, RDMA_CM_EVENT_ADDR_RESOLVED, &ev, timeout_ms + 1000)) {
+		pr_err("no RDMA route to %s (no local RDMA device for it?)\n", addr);
+		return -1;
+	}
+	rdma_ack_cm_event(ev);
+	if (rdma_resolve_route(id, timeout_ms) || cm_wait(c, RDMA_CM_EVENT_ROUTE_RESOLVED, &ev, timeout_ms + 1000)) {
+		pr_err("cannot resolve a route to %s\n", addr);
+		return -1;
+	}
+	rdma_ack_cm_event(ev);
+	return 0;
+}
+
+/*
+ * Resolves @addr:@port on a new id of the connection's event channel and
+ * connects it: the first id gets the PD, CQs, QP and control buffers (@lane
+ * false), a lane only a QP of its own on them.  Returns the READ depth the
+ * responder granted, or -1 (what was made is released by rconn_close()).
+ */
+static int connect_one(struct rconn *c, struct rdma_cm_id **idp, bool lane, const char *addr, int port, int timeout_ms)
+{
+	struct rdma_conn_param cp = {};
+	struct sockaddr_storage ss;
+	struct rdma_cm_event *ev;
+	unsigned int depth;
+
+	if (resolve(addr, port, &ss) || create_id(c, idp) || resolve_route(c, *idp, &ss, addr, timeout_ms))
+		return -1;
+	if (lane ? rconn_res_lane_qp(c, *idp) : rconn_res_setup(c, *idp))
+		return -1;
+	cp.initiator_depth = c->max_reads;
+	cp.responder_resources = c->max_reads;
+	cp.retry_count = 7;
+	cp.rnr_retry_count = 7;
+	if (rdma_connect(*idp, &cp)) {
+		pr_perror("rdma_connect to %s:%d", addr, port);
+		return -1;
+	}
+	if (cm_wait(c, RDMA_CM_EVENT_ESTABLISHED, &ev, timeout_ms)) {
+		pr_err("cannot connect to %s:%d (is the source serving?)\n", addr, port);
+		return -1;
+	}
+	/* The READ depth actually granted by the responder. */
+	depth = c->max_reads;
+	if (ev->param.conn.initiator_depth && ev->param.conn.initiator_depth < depth)
+		depth = ev->param.conn.initiator_depth;
+	rdma_ack_cm_event(ev);
+	return (int)depth;
+}
+
+int rconn_connect(struct rconn *c, const struct rconn_params *p, const char *addr, int port, int timeout_ms)
+{
+	int depth;
+
+	if (cm_channel(c, p))
+		return -1;
+	depth = connect_one(c, &c->id, false, addr, port, timeout_ms);
+	if (depth < 0)
+		return -1;
+	c->max_reads = (unsigned int)depth;
+	c->connected = true;
+	pr_info("connected to %s:%d through %s, %u READs in flight\n", addr, port, rconn_dev_name(c), c->max_reads);
+	return 0;
+}
+
+int rconn_connect_lane(struct rconn *c, const char *addr, int port, int timeout_ms)
+{
+	int depth = connect_one(c, &c->lane_id, true, addr, port, timeout_ms);
+
+	if (depth < 0)
+		return -1;
+	c->lane_qp = c->lane_id->qp;
+	c->lane_reads = (unsigned int)depth;
+	return 0;
+}
+
+int rconn_close(struct rconn *c)
+{
+	int ret = 0;
+
+	if (c->connected && !c->peer_gone) {
+		rdma_disconnect(c->id);
+		if (c->lane_qp)
+			rdma_disconnect(c->lane_id);
+	}
+	ret |= rconn_res_release(c);
+	ret |= destroy_id(&c->lane_id, "the lane's rdma_cm id");
+	ret |= destroy_id(&c->id, "the connection's rdma_cm id");
+	ret |= destroy_id(&c->listen_id, "the listening rdma_cm id");
+	if (c->ec)
+		rdma_destroy_event_channel(c->ec);
+	memset(c, 0, sizeof(*c));
+	return ret ? -1 : 0;
+}
+
+const char *rconn_dev_name(const struct rconn *c)
+{
+	struct rdma_cm_id *id = c->id ? c->id : c->listen_id;
+
+	return id && id->verbs ? ibv_get_device_name(id->verbs->device) : "?";
+}
+
+int rconn_check_peer(struct rconn *c)
+{
+	struct rdma_cm_event *ev;
+
+	while (!c->peer_gone && rdma_get_cm_event(c->ec, &ev) == 0) {
+		if (ev->event == RDMA_CM_EVENT_DISCONNECTED || ev->event == RDMA_CM_EVENT_DEVICE_REMOVAL ||
+		    ev->event == RDMA_CM_EVENT_TIMEWAIT_EXIT)
+			c->peer_gone = true;
+		rdma_ack_cm_event(ev);
+	}
+	return c->peer_gone ? -1 : 0;
+}
+
+int rconn_cm_fd(const struct rconn *c)
+{
+	return c->ec->fd;
+}

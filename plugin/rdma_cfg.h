@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The plugin's settings.  They come from the environment (CRIU_RDMA_*), as
+ * CRIU's other plugins take theirs, and are read once: parsed, checked and
+ * logged at plugin init, before CRIU freezes anything, so that a bad value
+ * fails the command with a message instead of a migration half way.  The
+ * roles get the parsed struct; nothing else reads the environment.
+ */
+#ifndef __CRIU_RDMA_CFG_H__
+#define __CRIU_RDMA_CFG_H__
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ctl_proto.h"
+#include "rdma_conn.h"
+
+struct rdma_cfg {
+	int timeout_ms;		  /* connect and control-message waits */
+	int accept_timeout_ms;	  /* source: how long it waits for the target */
+	uint32_t read_size;	  /* target: largest single READ, a multiple of the page size */
+	int fault_spin_us;	  /* target: poll for a fault's READ this long */
+	bool zero_copy;		  /* source: the tasks register their own memory */
+	const char *netns;	  /* namespace whose RDMA device to use, or NULL */
+	const char *secret;	  /* shared secret, or NULL */
+	const char *stats;	  /* target: counters file, or NULL */
+	const char *source_stats; /* source: export counters file, or NULL */
+	/* test hooks */
+	uint32_t fake_version;	 /* 0: the real protocol version */
+	uint32_t fake_page_size; /* 0: the real page size */
+	bool refuse_zero_copy;
+	enum rconn_fail fail; /* fault injection for the error-path tests */
+};
+
+/* Longest shared secret taken; a longer one is refused, not cut. */
+#define RDMA_CFG_SECRET_MAX 256
+
+/*
+ * Reads every CRIU_RDMA_* setting into @cfg.  Returns 0, or -1 after logging
+ * which setting is wrong and what it accepts.  Logs the value in force of
+ * each (the secret only as set/unset).
+ */
+int rdma_cfg_load(struct rdma_cfg *cfg);
+
+/* What this side tells the peer in its hello, test hooks applied. */
+void rdma_cfg_self(const struct rdma_cfg *cfg, const char *role, struct ctl_self *self);
+
+#endif
