@@ -64,9 +64,12 @@ static int parse_long(const struct cfg_param *p, const char *v, long *out)
 {
 	char *end;
 
+	bool hex = v[0] == '0' && (v[1] == 'x' || v[1] == 'X');
+
+	/* base 0 would read "010" as octal 8: decimal unless it says 0x */
 	errno = 0;
-	*out = strtol(v, &end, 0);
-	if (errno || end == v || *end) {
+	*out = strtol(v, &end, hex ? 16 : 10);
+	if (errno || end == v || *end || !(hex || v[0] == '-' || (v[0] >= '0' && v[0] <= '9'))) {
 		pr_err("%s=%s is not a number\n", p->name, v);
 		return -1;
 	}

@@ -30,6 +30,8 @@ static struct {
 	bool failed;
 } tf = { .epfd = -1 };
 
+static int release(void);
+
 static int recv_export_table(void)
 {
 	bool last = false;
@@ -130,10 +132,12 @@ int target_connect(const struct rdma_cfg *cfg, const char *addr, unsigned short 
 	rdma_cfg_self(cfg, "target", &self);
 	if (rconn_connect(&tf.conn, &CTL_RCONN_PARAMS(cfg->netns, cfg->fail), addr, port, timeout) ||
 	    ctl_handshake(&tf.conn, &self, timeout) || recv_export_table() ||
-	    rconn_connect_lane(&tf.conn, addr, port, timeout))
+	    rconn_connect_lane(&tf.conn, addr, port, timeout) || setup_queue() || setup_epoll(event_fd)) {
+		/* nothing to serve: release it all now, whatever CRIU does next */
+		tf.failed = true;
+		release();
 		return -1;
-	if (setup_queue() || setup_epoll(event_fd))
-		return -1;
+	}
 	pr_info("source exports %zu task(s); READs of up to %u KiB, %u background and %u fault READs in flight\n",
 		tf.table.nr, tf.q.read_size >> 10, tf.q.nr_bg, tf.q.nr_slots - tf.q.nr_bg);
 	return 0;
@@ -186,17 +190,23 @@ int target_fetch(unsigned long img_id, unsigned long vaddr, unsigned long nr_pag
 {
 	bool fault = flags & CR_LAZY_FETCH_FAULT;
 
-	if (tf.failed || fq_submit(&tf.q, img_id, vaddr, nr_pages, buf, fault, complete, priv))
+	if (tf.failed)
 		return -1;
+	/* a request the queue refused stays in it: nothing more can be served */
+	if (fq_submit(&tf.q, img_id, vaddr, nr_pages, buf, fault, complete, priv))
+		goto fail;
 	if (fault && tf.fault_spin > 0 && spin_for_faults())
-		return -1;
+		goto fail;
 	if (flags & CR_LAZY_FETCH_ASYNC)
 		return 0;
 	/* Synchronous: wait for this request (and whatever completes meanwhile). */
 	while (fq_busy(&tf.q))
 		if (reap(1000))
-			return -1;
+			goto fail;
 	return 0;
+fail:
+	tf.failed = true;
+	return -1;
 }
 
 /* CRIU has every page of a restored task: the source hears of it (progress). */
@@ -236,13 +246,11 @@ static void send_close(int status)
 		pr_err("the source may not have received our close\n");
 }
 
-int target_disconnect(int status)
+/* Releases everything, in reverse order of set-up; idempotent.  -1 if anything failed (logged). */
+static int release(void)
 {
 	int ret = 0;
 
-	if (tf.stats.lat_us)
-		fetch_stats_report(&tf.stats, tf.q.reads, rdma_now(), tf.cfg->stats);
-	send_close(status);
 	if (tf.epfd >= 0 && close(tf.epfd))
 		pr_perror("cannot close the event fd");
 	tf.epfd = -1;
@@ -255,4 +263,12 @@ int target_disconnect(int status)
 	export_table_free(&tf.table);
 	fetch_stats_fini(&tf.stats);
 	return ret;
+}
+
+int target_disconnect(int status)
+{
+	if (tf.stats.lat_us)
+		fetch_stats_report(&tf.stats, tf.q.reads, rdma_now(), tf.cfg->stats);
+	send_close(status);
+	return release();
 }

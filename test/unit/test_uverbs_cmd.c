@@ -14,7 +14,6 @@
 
 #include "check.h"
 #include "criu-plugin.h"
-#include "export_table.h"
 #include "uverbs_cmd.h"
 
 /* What CRIU's parasite does to an argument before the ioctl (criu-patches/0008). */
