@@ -16,47 +16,57 @@ static uint32_t byte_order_mark(void)
 	return v;
 }
 
-void ctl_self_init(struct ctl_self *self, const char *role, const char *secret)
+void ctl_self_init(struct ctl_self *self, const char *role)
 {
 	self->version = RDMA_CTL_VERSION;
 	self->page_size = (uint32_t)sysconf(_SC_PAGESIZE);
-	self->secret = (secret && *secret) ? secret : NULL;
 	self->role = role;
 }
 
-static void secret_tag(const char *secret, uint8_t tag[32])
+const char *ctl_peer_role(const struct ctl_self *self)
 {
-	/* Domain-separated so the tag is useless as a digest of the secret elsewhere. */
-	char buf[512];
-	int n = snprintf(buf, sizeof(buf), "criu-rdma-v1:%s", secret);
-
-	if (n < 0 || (size_t)n >= sizeof(buf))
-		n = sizeof(buf) - 1;
-	ctl_sha256(buf, (size_t)n, tag);
+	return strcmp(self->role, "source") ? "source" : "target";
 }
 
-void ctl_hello_build(RdmaCtlMsg *msg, RdmaHello *hello, uint8_t tag[32], const struct ctl_self *self)
+void ctl_hello_build(RdmaCtlMsg *msg, RdmaHello *hello, const struct ctl_self *self, const uint8_t nonce[CTL_NONCE_LEN])
 {
 	rdma_ctl_msg__init(msg);
 	rdma_hello__init(hello);
 	hello->version = self->version;
 	hello->page_size = self->page_size;
 	hello->byte_order = byte_order_mark();
-	hello->role = (char *)(self->role ? self->role : "");
-	if (self->secret) {
-		secret_tag(self->secret, tag);
-		hello->has_secret_tag = 1;
-		hello->secret_tag.data = tag;
-		hello->secret_tag.len = 32;
-	}
+	hello->role = (char *)self->role;
+	hello->has_nonce = 1;
+	hello->nonce.data = (uint8_t *)nonce;
+	hello->nonce.len = CTL_NONCE_LEN;
 	msg->body_case = RDMA_CTL_MSG__BODY_HELLO;
 	msg->hello = hello;
 }
 
-int ctl_hello_check(const RdmaHello *peer, const struct ctl_self *self, char *why, size_t why_len)
+int ctl_hello_ident(const RdmaHello *peer, const struct ctl_self *self, char *why, size_t why_len)
 {
-	uint8_t tag[32];
+	const char *want = ctl_peer_role(self);
+	char role[RDMA_CTL_MAX_LOGGED + 4];
 
+	if (!peer->has_nonce) {
+		snprintf(why, why_len, "the peer sent no nonce: protocol version %u, we %u (v3 authenticates)",
+			 peer->version, self->version);
+		return -1;
+	}
+	if (peer->nonce.len != CTL_NONCE_LEN) {
+		snprintf(why, why_len, "a nonce of %zu bytes, not %d", peer->nonce.len, CTL_NONCE_LEN);
+		return -1;
+	}
+	if (!peer->role || strcmp(peer->role, want)) {
+		snprintf(why, why_len, "the peer's role is %s, not %s", ctl_printable(peer->role, role, sizeof(role)),
+			 want);
+		return -1;
+	}
+	return 0;
+}
+
+int ctl_hello_compat(const RdmaHello *peer, const struct ctl_self *self, char *why, size_t why_len)
+{
 	if (peer->version != self->version) {
 		snprintf(why, why_len, "protocol version differs: peer %u, we %u", peer->version, self->version);
 		return -1;
@@ -70,19 +80,19 @@ int ctl_hello_check(const RdmaHello *peer, const struct ctl_self *self, char *wh
 			 byte_order_mark());
 		return -1;
 	}
-	if (!self->secret != !peer->has_secret_tag) {
-		snprintf(why, why_len, "shared secret: %s one, %s not", self->secret ? "we have" : "peer has",
-			 self->secret ? "peer does" : "we do");
-		return -1;
-	}
-	if (self->secret) {
-		secret_tag(self->secret, tag);
-		if (peer->secret_tag.len != 32 || memcmp(peer->secret_tag.data, tag, 32)) {
-			snprintf(why, why_len, "shared secret differs");
-			return -1;
-		}
-	}
 	return 0;
+}
+
+void ctl_auth_build(RdmaCtlMsg *msg, RdmaAuth *auth, const uint8_t proof[CTL_PROOF_LEN], bool lane)
+{
+	rdma_ctl_msg__init(msg);
+	rdma_auth__init(auth);
+	auth->proof.data = (uint8_t *)proof;
+	auth->proof.len = CTL_PROOF_LEN;
+	auth->has_lane = 1;
+	auth->lane = lane;
+	msg->body_case = RDMA_CTL_MSG__BODY_AUTH;
+	msg->auth = auth;
 }
 
 ssize_t ctl_pack(const RdmaCtlMsg *msg, void *buf, size_t size)
@@ -94,27 +104,42 @@ ssize_t ctl_pack(const RdmaCtlMsg *msg, void *buf, size_t size)
 	return (ssize_t)rdma_ctl_msg__pack(msg, buf);
 }
 
-/* Semantic checks protobuf cannot express. */
-static int ctl_validate(const RdmaCtlMsg *msg, char *why, size_t why_len)
+static int validate_export(const RdmaExport *e, char *why, size_t why_len)
 {
 	size_t i;
 
+	if (e->n_ranges > RDMA_CTL_RANGES_PER_MSG) {
+		snprintf(why, why_len, "export chunk of %zu ranges (limit %d)", e->n_ranges, RDMA_CTL_RANGES_PER_MSG);
+		return -1;
+	}
+	for (i = 0; i < e->n_ranges; i++) {
+		const RdmaRange *r = e->ranges[i];
+
+		if (r->len == 0 || r->va + r->len <= r->va) {
+			snprintf(why, why_len, "export range %zu is empty or wraps (va 0x%llx len %llu)", i,
+				 (unsigned long long)r->va, (unsigned long long)r->len);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Semantic checks protobuf cannot express. */
+static int ctl_validate(const RdmaCtlMsg *msg, char *why, size_t why_len)
+{
 	switch (msg->body_case) {
 	case RDMA_CTL_MSG__BODY_HELLO:
 	case RDMA_CTL_MSG__BODY_TASK_DONE:
 	case RDMA_CTL_MSG__BODY_CLOSE:
 		return 0;
-	case RDMA_CTL_MSG__BODY_EXPORT:
-		for (i = 0; i < msg->export->n_ranges; i++) {
-			const RdmaRange *r = msg->export->ranges[i];
-
-			if (r->len == 0 || r->va + r->len < r->va) {
-				snprintf(why, why_len, "export range %zu is empty or wraps (va 0x%llx len %llu)", i,
-					 (unsigned long long)r->va, (unsigned long long)r->len);
-				return -1;
-			}
+	case RDMA_CTL_MSG__BODY_AUTH:
+		if (msg->auth->proof.len != CTL_PROOF_LEN) {
+			snprintf(why, why_len, "a proof of %zu bytes, not %d", msg->auth->proof.len, CTL_PROOF_LEN);
+			return -1;
 		}
 		return 0;
+	case RDMA_CTL_MSG__BODY_EXPORT:
+		return validate_export(msg->export, why, why_len);
 	default:
 		snprintf(why, why_len, "message carries no known body (case %d)", msg->body_case);
 		return -1;
@@ -158,7 +183,91 @@ const char *ctl_body_name(RdmaCtlMsg__BodyCase body)
 		return "task-done";
 	case RDMA_CTL_MSG__BODY_CLOSE:
 		return "close";
+	case RDMA_CTL_MSG__BODY_AUTH:
+		return "auth";
 	default:
 		return "none";
 	}
+}
+
+const char *ctl_printable(const char *in, char *out, size_t out_len)
+{
+	size_t i, n;
+
+	if (!out_len)
+		return "";
+	if (!in) {
+		snprintf(out, out_len, "(none)");
+		return out;
+	}
+	for (i = 0, n = 0; in[i] && n + 1 < out_len; i++) {
+		unsigned char ch = (unsigned char)in[i];
+
+		if (i == RDMA_CTL_MAX_LOGGED) {
+			snprintf(out + n, out_len - n, "...");
+			return out;
+		}
+		out[n++] = ch >= 0x20 && ch < 0x7f ? (char)ch : '?';
+	}
+	out[n] = 0;
+	return out;
+}
+
+int ctl_export_take(struct ctl_export_rx *rx, const RdmaExport *chunk, char *why, size_t why_len)
+{
+	struct export_task *task;
+	size_t i;
+
+	if (rx->last) {
+		snprintf(why, why_len, "an export chunk after the last one");
+		return -1;
+	}
+	if (++rx->chunks > RDMA_CTL_MAX_TASKS + RDMA_CTL_MAX_RANGES / RDMA_CTL_RANGES_PER_MSG) {
+		snprintf(why, why_len, "more than %d export chunks",
+			 RDMA_CTL_MAX_TASKS + RDMA_CTL_MAX_RANGES / RDMA_CTL_RANGES_PER_MSG);
+		return -1;
+	}
+	if (chunk->n_ranges > RDMA_CTL_MAX_RANGES - rx->ranges) {
+		snprintf(why, why_len, "more than %d exported ranges", RDMA_CTL_MAX_RANGES);
+		return -1;
+	}
+	task = export_task_get(rx->table, chunk->task_id, 0);
+	if (!task && rx->table->nr >= RDMA_CTL_MAX_TASKS) {
+		snprintf(why, why_len, "more than %d exported tasks", RDMA_CTL_MAX_TASKS);
+		return -1;
+	}
+	if (!task)
+		task = export_task_get(rx->table, chunk->task_id, 1);
+	for (i = 0; task && i < chunk->n_ranges; i++) {
+		struct export_range r = {
+			.va = chunk->ranges[i]->va,
+			.len = chunk->ranges[i]->len,
+			.rkey = chunk->ranges[i]->rkey,
+		};
+
+		if (export_task_add(task, &r))
+			task = NULL;
+		else
+			rx->bytes += r.len;
+	}
+	if (!task) {
+		snprintf(why, why_len, "no memory for the export table");
+		return -1;
+	}
+	rx->ranges += chunk->n_ranges;
+	rx->last = chunk->last;
+	return 0;
+}
+
+int ctl_export_seal(struct ctl_export_rx *rx, char *why, size_t why_len)
+{
+	size_t i;
+
+	for (i = 0; i < rx->table->nr; i++)
+		if (export_task_seal(&rx->table->tasks[i])) {
+			snprintf(why, why_len, "the export table of task %u has empty, wrapping or overlapping ranges",
+				 rx->table->tasks[i].id);
+			return -1;
+		}
+	return 0;
 }

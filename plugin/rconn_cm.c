@@ -15,6 +15,7 @@
 
 #include "rconn_int.h"
 #include "rdma_log.h"
+#include "rdma_util.h"
 
 static int resolve(const char *addr, int port, struct sockaddr_storage *ss)
 {
@@ -78,32 +79,68 @@ static int destroy_id(struct rdma_cm_id **id, const char *what)
 	return ret;
 }
 
-/* Waits for one CM event of type @want; any other event is an error. */
-static int cm_wait(struct rconn *c, enum rdma_cm_event_type want, struct rdma_cm_event **out, int timeout_ms)
+/* A connect request we will not take: refused, and its id released (after the event is acked). */
+static void refuse_request(struct rconn *c, struct rdma_cm_event *ev)
 {
+	struct rdma_cm_id *id = ev->id;
+
+	rdma_ack_cm_event(ev);
+	if (rdma_reject(id, NULL, 0))
+		pr_perror("rdma_reject");
+	destroy_id(&id, "a refused request's rdma_cm id");
+	c->refused_requests++;
+}
+
+/*
+ * Waits up to @timeout_ms for the CM event @want of @id (for a connect
+ * request: of any new id on our listener).  Connect requests we do not wait
+ * for are refused, and events of ids we have let go are dropped, so a peer
+ * knocking at the port never derails a connection in progress.  Any other
+ * event of @id is an error.
+ */
+static int cm_wait(struct rconn *c, struct rdma_cm_id *id, enum rdma_cm_event_type want, struct rdma_cm_event **out,
+		   int timeout_ms)
+{
+	double deadline = rdma_now() + timeout_ms / 1e3;
 	struct pollfd pfd = { .fd = c->ec->fd, .events = POLLIN };
 	struct rdma_cm_event *ev;
-	int ret;
 
-	ret = poll(&pfd, 1, timeout_ms);
-	if (ret == 0) {
-		pr_err("timed out after %d ms waiting for %s\n", timeout_ms, rdma_event_str(want));
-		return -1;
+	for (;;) {
+		double left = deadline - rdma_now();
+
+		if (left <= 0) {
+			pr_err("timed out after %d ms waiting for %s\n", timeout_ms, rdma_event_str(want));
+			return -1;
+		}
+		if (poll(&pfd, 1, (int)(left * 1e3) + 1) < 0 && errno != EINTR) {
+			pr_perror("waiting for %s", rdma_event_str(want));
+			return -1;
+		}
+		if (rdma_get_cm_event(c->ec, &ev)) {
+			if (errno == EAGAIN || errno == EINTR)
+				continue;
+			pr_perror("waiting for %s", rdma_event_str(want));
+			return -1;
+		}
+		if (ev->event == RDMA_CM_EVENT_CONNECT_REQUEST && want != ev->event) {
+			refuse_request(c, ev);
+			continue;
+		}
+		if (want != RDMA_CM_EVENT_CONNECT_REQUEST && ev->id != id) {
+			rdma_ack_cm_event(ev);
+			continue;
+		}
+		if (ev->event != want) {
+			pr_err("expected %s, got %s (status %d%s%s)\n", rdma_event_str(want), rdma_event_str(ev->event),
+			       ev->status, ev->status < 0 ? ": " : "", ev->status < 0 ? strerror(-ev->status) : "");
+			if (ev->event == RDMA_CM_EVENT_DISCONNECTED)
+				c->peer_gone = true;
+			rdma_ack_cm_event(ev);
+			return -1;
+		}
+		*out = ev;
+		return 0;
 	}
-	if (ret < 0 || rdma_get_cm_event(c->ec, &ev)) {
-		pr_perror("waiting for %s", rdma_event_str(want));
-		return -1;
-	}
-	if (ev->event != want) {
-		pr_err("expected %s, got %s (status %d%s%s)\n", rdma_event_str(want), rdma_event_str(ev->event),
-		       ev->status, ev->status < 0 ? ": " : "", ev->status < 0 ? strerror(-ev->status) : "");
-		if (ev->event == RDMA_CM_EVENT_DISCONNECTED)
-			c->peer_gone = true;
-		rdma_ack_cm_event(ev);
-		return -1;
-	}
-	*out = ev;
-	return 0;
 }
 
 static int cm_channel(struct rconn *c, const struct rconn_params *p)
@@ -142,7 +179,7 @@ int rconn_listen(struct rconn *c, const struct rconn_params *p, const char *addr
 		pr_perror("ibv_alloc_pd on %s", rconn_dev_name(c));
 		return -1;
 	}
-	if (rdma_listen(c->listen_id, 1)) {
+	if (rdma_listen(c->listen_id, 8)) {
 		pr_perror("rdma_listen on %s:%d", addr, port);
 		return -1;
 	}
@@ -150,52 +187,65 @@ int rconn_listen(struct rconn *c, const struct rconn_params *p, const char *addr
 	return 0;
 }
 
-/* A connect request we cannot take: refused, and its id released. */
-static void refuse(struct rdma_cm_id *id)
-{
-	if (rdma_reject(id, NULL, 0))
-		pr_perror("rdma_reject");
-	destroy_id(&id, "a refused connection's rdma_cm id");
-}
-
 /*
- * Waits for a connect request and accepts it: the first one gets the PD,
- * CQs, QP and control buffers (@lane false), a later one only a QP of its
- * own on them (@lane true).  A request whose resources cannot be made is
- * refused and leaves nothing behind.
+ * Waits for a connect request that @vet (if any) passes and accepts it: the
+ * first connection gets the PD, CQs, QP and control buffers (@lane false), a
+ * later one only a QP of its own on them (@lane true).  A request whose
+ * resources cannot be made is refused and leaves nothing behind.
  */
-static int accept_one(struct rconn *c, bool lane, int timeout_ms)
+static int accept_one(struct rconn *c, bool lane, int timeout_ms, rconn_vet_t vet, void *ctx)
 {
+	double deadline = rdma_now() + timeout_ms / 1e3;
 	struct rdma_conn_param cp = {};
 	struct rdma_cm_event *ev;
 	struct rdma_cm_id *id;
 	uint8_t peer_depth;
+	uint32_t peer_qpn;
+	struct ibv_qp *qp;
 
-	if (cm_wait(c, RDMA_CM_EVENT_CONNECT_REQUEST, &ev, timeout_ms))
-		return -1;
+	for (;;) {
+		int left = (int)((deadline - rdma_now()) * 1e3);
+
+		if (cm_wait(c, NULL, RDMA_CM_EVENT_CONNECT_REQUEST, &ev, left > 0 ? left : 1))
+			return -1;
+		if (!vet || !vet(ev->param.conn.private_data, ev->param.conn.private_data_len, ctx))
+			break;
+		pr_warn("refused a connect request that did not prove the session\n");
+		refuse_request(c, ev);
+	}
 	id = ev->id;
 	peer_depth = ev->param.conn.initiator_depth;
+	peer_qpn = ev->param.conn.qp_num;
 	rdma_ack_cm_event(ev);
 
 	if (lane ? rconn_res_lane_qp(c, id) : rconn_res_setup(c, id)) {
-		refuse(id);
+		if (rdma_reject(id, NULL, 0))
+			pr_perror("rdma_reject");
+		destroy_id(&id, "a refused request's rdma_cm id");
 		return -1;
 	}
+	qp = lane ? c->lane_qp : c->qp;
 	if (lane) {
 		c->lane_id = id;
-		c->lane_qp = id->qp;
+		c->lane_peer_qpn = peer_qpn;
 	} else {
 		c->id = id;
+		c->peer_qpn = peer_qpn;
 	}
 	/* We answer the peer's READs: as many as it will issue, as we can. */
 	cp.responder_resources = peer_depth < c->max_reads ? peer_depth : c->max_reads;
 	cp.initiator_depth = cp.responder_resources;
 	cp.rnr_retry_count = 7;
+	cp.qp_num = qp->qp_num;
+	if (rconn_qp_ready(c, id, qp, IBV_QPS_RTR, cp.responder_resources))
+		return -1;
 	if (rdma_accept(id, &cp)) {
 		pr_perror("rdma_accept");
 		return -1;
 	}
-	if (cm_wait(c, RDMA_CM_EVENT_ESTABLISHED, &ev, timeout_ms))
+	if (rconn_qp_ready(c, id, qp, IBV_QPS_RTS, 0))
+		return -1;
+	if (cm_wait(c, id, RDMA_CM_EVENT_ESTABLISHED, &ev, timeout_ms))
 		return -1;
 	rdma_ack_cm_event(ev);
 	return 0;
@@ -203,15 +253,34 @@ static int accept_one(struct rconn *c, bool lane, int timeout_ms)
 
 int rconn_accept(struct rconn *c, int timeout_ms)
 {
-	if (accept_one(c, false, timeout_ms))
+	if (accept_one(c, false, timeout_ms, NULL, NULL))
 		return -1;
 	c->connected = true;
 	return 0;
 }
 
-int rconn_accept_lane(struct rconn *c, int timeout_ms)
+int rconn_accept_lane(struct rconn *c, int timeout_ms, rconn_vet_t vet, void *ctx)
 {
-	return accept_one(c, true, timeout_ms);
+	return accept_one(c, true, timeout_ms, vet, ctx);
+}
+
+int rconn_drop_peer(struct rconn *c)
+{
+	int ret;
+
+	if (c->connected && !c->peer_gone)
+		rdma_disconnect(c->id);
+	ret = rconn_res_release_peer(c);
+	ret |= destroy_id(&c->lane_id, "the lane's rdma_cm id");
+	ret |= destroy_id(&c->id, "the connection's rdma_cm id");
+	c->connected = c->peer_gone = false;
+	c->peer_qpn = c->lane_peer_qpn = 0;
+	return ret ? -1 : 0;
+}
+
+int rconn_stop_listening(struct rconn *c)
+{
+	return destroy_id(&c->listen_id, "the listening rdma_cm id");
 }
 
 /* Resolves @ss to a device and a route on @id. */
@@ -224,12 +293,13 @@ static int resolve_route(struct rconn *c, struct rdma_cm_id *id, struct sockaddr
 		pr_perror("cannot resolve %s to an RDMA device", addr);
 		return -1;
 	}
-	if (cm_wait(c, RDMA_CM_EVENT_ADDR_RESOLVED, &ev, timeout_ms + 1000)) {
+	if (cm_wait(c, id, RDMA_CM_EVENT_ADDR_RESOLVED, &ev, timeout_ms + 1000)) {
 		pr_err("no RDMA route to %s (no local RDMA device for it?)\n", addr);
 		return -1;
 	}
 	rdma_ack_cm_event(ev);
-	if (rdma_resolve_route(id, timeout_ms) || cm_wait(c, RDMA_CM_EVENT_ROUTE_RESOLVED, &ev, timeout_ms + 1000)) {
+	if (rdma_resolve_route(id, timeout_ms) ||
+	    cm_wait(c, id, RDMA_CM_EVENT_ROUTE_RESOLVED, &ev, timeout_ms + 1000)) {
 		pr_err("cannot resolve a route to %s\n", addr);
 		return -1;
 	}
@@ -243,7 +313,8 @@ static int resolve_route(struct rconn *c, struct rdma_cm_id *id, struct sockaddr
  * false), a lane only a QP of its own on them.  Returns the READ depth the
  * responder granted, or -1 (what was made is released by rconn_close()).
  */
-static int connect_one(struct rconn *c, struct rdma_cm_id **idp, bool lane, const char *addr, int port, int timeout_ms)
+static int connect_one(struct rconn *c, struct rdma_cm_id **idp, bool lane, const char *addr, int port,
+		       const void *pdata, uint8_t pdata_len, int timeout_ms)
 {
 	struct rdma_conn_param cp = {};
 	struct sockaddr_storage ss;
@@ -258,14 +329,20 @@ static int connect_one(struct rconn *c, struct rdma_cm_id **idp, bool lane, cons
 	cp.responder_resources = c->max_reads;
 	cp.retry_count = 7;
 	cp.rnr_retry_count = 7;
+	cp.private_data = pdata;
+	cp.private_data_len = pdata_len;
 	if (rdma_connect(*idp, &cp)) {
 		pr_perror("rdma_connect to %s:%d", addr, port);
 		return -1;
 	}
-	if (cm_wait(c, RDMA_CM_EVENT_ESTABLISHED, &ev, timeout_ms)) {
+	if (cm_wait(c, *idp, RDMA_CM_EVENT_ESTABLISHED, &ev, timeout_ms)) {
 		pr_err("cannot connect to %s:%d (is the source serving?)\n", addr, port);
 		return -1;
 	}
+	if (lane)
+		c->lane_peer_qpn = ev->param.conn.qp_num;
+	else
+		c->peer_qpn = ev->param.conn.qp_num;
 	/* The READ depth actually granted by the responder. */
 	depth = c->max_reads;
 	if (ev->param.conn.initiator_depth && ev->param.conn.initiator_depth < depth)
@@ -280,7 +357,7 @@ int rconn_connect(struct rconn *c, const struct rconn_params *p, const char *add
 
 	if (cm_channel(c, p))
 		return -1;
-	depth = connect_one(c, &c->id, false, addr, port, timeout_ms);
+	depth = connect_one(c, &c->id, false, addr, port, NULL, 0, timeout_ms);
 	if (depth < 0)
 		return -1;
 	c->max_reads = (unsigned int)depth;
@@ -289,13 +366,13 @@ int rconn_connect(struct rconn *c, const struct rconn_params *p, const char *add
 	return 0;
 }
 
-int rconn_connect_lane(struct rconn *c, const char *addr, int port, int timeout_ms)
+int rconn_connect_lane(struct rconn *c, const char *addr, int port, const void *pdata, uint8_t pdata_len,
+		       int timeout_ms)
 {
-	int depth = connect_one(c, &c->lane_id, true, addr, port, timeout_ms);
+	int depth = connect_one(c, &c->lane_id, true, addr, port, pdata, pdata_len, timeout_ms);
 
 	if (depth < 0)
 		return -1;
-	c->lane_qp = c->lane_id->qp;
 	c->lane_reads = (unsigned int)depth;
 	return 0;
 }
@@ -319,6 +396,13 @@ int rconn_close(struct rconn *c)
 	return ret ? -1 : 0;
 }
 
+uint32_t rconn_qpn(const struct rconn *c, bool lane)
+{
+	struct ibv_qp *qp = lane ? c->lane_qp : c->qp;
+
+	return qp ? qp->qp_num : 0;
+}
+
 const char *rconn_dev_name(const struct rconn *c)
 {
 	struct rdma_cm_id *id = c->id ? c->id : c->listen_id;
@@ -331,8 +415,14 @@ int rconn_check_peer(struct rconn *c)
 	struct rdma_cm_event *ev;
 
 	while (!c->peer_gone && rdma_get_cm_event(c->ec, &ev) == 0) {
-		if (ev->event == RDMA_CM_EVENT_DISCONNECTED || ev->event == RDMA_CM_EVENT_DEVICE_REMOVAL ||
-		    ev->event == RDMA_CM_EVENT_TIMEWAIT_EXIT)
+		bool ours = ev->id == c->id || ev->id == c->lane_id;
+
+		if (ev->event == RDMA_CM_EVENT_CONNECT_REQUEST) {
+			refuse_request(c, ev);
+			continue;
+		}
+		if (ours && (ev->event == RDMA_CM_EVENT_DISCONNECTED || ev->event == RDMA_CM_EVENT_DEVICE_REMOVAL ||
+			     ev->event == RDMA_CM_EVENT_TIMEWAIT_EXIT))
 			c->peer_gone = true;
 		rdma_ack_cm_event(ev);
 	}

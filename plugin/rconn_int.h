@@ -11,6 +11,11 @@ int rconn_res_setup(struct rconn *c, struct rdma_cm_id *id);
 int rconn_res_lane_qp(struct rconn *c, struct rdma_cm_id *id);
 /* Releases what rconn_res_setup made (and the QPs); -1 if anything failed (logged). */
 int rconn_res_release(struct rconn *c);
+/* The same but the PD, which holds the exported memory: for a peer let go. */
+int rconn_res_release_peer(struct rconn *c);
+/* Guarded QPs (params.guard): moves @qp of @id to RTR (with @resp_res READs answered) or RTS. */
+int rconn_qp_ready(struct rconn *c, struct rdma_cm_id *id, struct ibv_qp *qp, enum ibv_qp_state state,
+		   uint8_t resp_res);
 /* Logs a failed release of @what; @ret is a verbs result (errno value, or -1 with errno). */
 int rconn_released(int ret, const char *what);
 int rconn_set_nonblock(int fd);

@@ -93,8 +93,40 @@ static int destroy_cq(struct ibv_cq **cq, struct ibv_comp_channel **cc)
 	return ret;
 }
 
-/* An RC QP on @id in the connection's PD, completing into its CQs. */
-static int create_qp(struct rconn *c, struct rdma_cm_id *id)
+/*
+ * A guarded QP starts with no remote access at all: rdma_cm would enable
+ * remote READ when the peer asks for a read depth (and re-applies its INIT
+ * attributes on accept), so the QP is ours, not the id's, and we drive its
+ * transitions with rdma_cm's attributes but our access flags.  Remote READ
+ * is switched on by rconn_allow_read() once the peer has proved the key.
+ */
+static struct ibv_qp *guarded_qp(struct rconn *c, struct rdma_cm_id *id, struct ibv_qp_init_attr *qa)
+{
+	struct ibv_qp_attr attr = { .qp_state = IBV_QPS_INIT };
+	struct ibv_qp *qp;
+	int mask, ret;
+
+	qp = ibv_create_qp(c->pd, qa);
+	if (!qp) {
+		pr_perror("ibv_create_qp");
+		return NULL;
+	}
+	ret = rdma_init_qp_attr(id, &attr, &mask);
+	if (!ret) {
+		attr.qp_access_flags = 0;
+		ret = ibv_modify_qp(qp, &attr, mask | IBV_QP_ACCESS_FLAGS);
+	}
+	if (ret) {
+		errno = ret > 0 ? ret : errno;
+		pr_perror("cannot move a new QP to INIT");
+		rconn_released(ibv_destroy_qp(qp), "a QP");
+		return NULL;
+	}
+	return qp;
+}
+
+/* An RC QP for @id in the connection's PD, completing into its CQs. */
+static struct ibv_qp *create_qp(struct rconn *c, struct rdma_cm_id *id)
 {
 	struct ibv_qp_init_attr qa = {
 		.send_cq = c->send_cq,
@@ -109,16 +141,30 @@ static int create_qp(struct rconn *c, struct rdma_cm_id *id)
 		.sq_sig_all = 1,
 	};
 
+	if (c->params.guard)
+		return guarded_qp(c, id, &qa);
 	if (rdma_create_qp(id, c->pd, &qa)) {
 		pr_perror("rdma_create_qp");
-		return -1;
+		return NULL;
 	}
-	return 0;
+	return id->qp;
+}
+
+static int destroy_qp(struct rconn *c, struct rdma_cm_id *id, struct ibv_qp *qp)
+{
+	if (!qp)
+		return 0;
+	if (!c->params.guard) {
+		rdma_destroy_qp(id);
+		return 0;
+	}
+	return rconn_released(ibv_destroy_qp(qp), "a QP");
 }
 
 int rconn_res_lane_qp(struct rconn *c, struct rdma_cm_id *id)
 {
-	return create_qp(c, id);
+	c->lane_qp = create_qp(c, id);
+	return c->lane_qp ? 0 : -1;
 }
 
 /* READ depth and queue sizes: ours, bounded by what the device offers. */
@@ -194,24 +240,24 @@ int rconn_res_setup(struct rconn *c, struct rdma_cm_id *id)
 	c->recv_cq = make_cq(c, id->verbs, RCONN_RECV_SLOTS, &c->recv_cc);
 	if (!c->recv_cq)
 		goto err_send_cq;
-	if (create_qp(c, id))
+	c->qp = create_qp(c, id);
+	if (!c->qp)
 		goto err_recv_cq;
 	c->stash = calloc(2 * (size_t)c->sq_depth, sizeof(*c->stash));
 	if (!c->stash) {
 		pr_err("no memory for the completion stash\n");
 		goto err_qp;
 	}
-	c->qp = id->qp;
 	if (setup_ctl(c))
 		goto err_stash;
 	return 0;
 
 err_stash:
-	c->qp = NULL;
 	free(c->stash);
 	c->stash = NULL;
 err_qp:
-	rdma_destroy_qp(id);
+	destroy_qp(c, id, c->qp);
+	c->qp = NULL;
 err_recv_cq:
 	destroy_cq(&c->recv_cq, &c->recv_cc);
 err_send_cq:
@@ -224,15 +270,13 @@ err_pd:
 	return -1;
 }
 
-int rconn_res_release(struct rconn *c)
+int rconn_res_release_peer(struct rconn *c)
 {
 	int ret = 0;
 
 	/* QPs first: they hold the CQs */
-	if (c->lane_id && c->lane_id->qp)
-		rdma_destroy_qp(c->lane_id);
-	if (c->id && c->id->qp)
-		rdma_destroy_qp(c->id);
+	ret |= destroy_qp(c, c->lane_id, c->lane_qp);
+	ret |= destroy_qp(c, c->id, c->qp);
 	c->lane_qp = c->qp = NULL;
 	if (c->ctl_mr)
 		ret |= rconn_released(ibv_dereg_mr(c->ctl_mr), "the control buffers' region");
@@ -241,10 +285,55 @@ int rconn_res_release(struct rconn *c)
 	free(c->stash);
 	c->ctl_buf = NULL;
 	c->stash = NULL;
+	c->n_stash = 0;
+	c->sends_busy = 0;
 	ret |= destroy_cq(&c->recv_cq, &c->recv_cc);
 	ret |= destroy_cq(&c->send_cq, &c->send_cc);
+	return ret;
+}
+
+int rconn_res_release(struct rconn *c)
+{
+	int ret = rconn_res_release_peer(c);
+
 	if (c->pd)
 		ret |= rconn_released(ibv_dealloc_pd(c->pd), "the protection domain");
 	c->pd = NULL;
 	return ret;
+}
+
+/* Guarded QPs: RTR before the accept (the peer may send at once), RTS after it. */
+int rconn_qp_ready(struct rconn *c, struct rdma_cm_id *id, struct ibv_qp *qp, enum ibv_qp_state state, uint8_t resp_res)
+{
+	struct ibv_qp_attr attr = { .qp_state = state };
+	int mask, ret;
+
+	if (!c->params.guard)
+		return 0;
+	ret = rdma_init_qp_attr(id, &attr, &mask);
+	if (!ret) {
+		if (state == IBV_QPS_RTR)
+			attr.max_dest_rd_atomic = resp_res;
+		ret = ibv_modify_qp(qp, &attr, mask);
+	}
+	if (ret) {
+		errno = ret > 0 ? ret : errno;
+		pr_perror("cannot move a QP to %s", state == IBV_QPS_RTR ? "RTR" : "RTS");
+		return -1;
+	}
+	return 0;
+}
+
+int rconn_allow_read(struct rconn *c, bool lane)
+{
+	struct ibv_qp_attr attr = { .qp_access_flags = IBV_ACCESS_REMOTE_READ };
+	struct ibv_qp *qp = lane ? c->lane_qp : c->qp;
+	int ret = qp ? ibv_modify_qp(qp, &attr, IBV_QP_ACCESS_FLAGS) : EINVAL;
+
+	if (ret) {
+		errno = ret > 0 ? ret : errno;
+		pr_perror("cannot allow remote READs on the %s QP", lane ? "lane's" : "connection's");
+		return -1;
+	}
+	return 0;
 }

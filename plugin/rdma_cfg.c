@@ -45,6 +45,7 @@ static const struct cfg_param params[] = {
 	P_BOOL("CRIU_RDMA_ZERO_COPY", zero_copy, 1),
 	P_STR("CRIU_RDMA_NETNS", CFG_PATH, netns),
 	P_STR("CRIU_RDMA_SECRET", CFG_SECRET, secret),
+	P_STR("CRIU_RDMA_KEY_FILE", CFG_PATH, key_file),
 	P_STR("CRIU_RDMA_STATS", CFG_PATH, stats),
 	P_STR("CRIU_RDMA_SOURCE_STATS", CFG_PATH, source_stats),
 	P_U32("CRIU_RDMA_TEST_FAKE_VERSION", fake_version, 0, 0, UINT32_MAX, ""),
@@ -114,8 +115,9 @@ static int parse_fail(const struct cfg_param *p, const char *v, long *out)
 
 static int parse_string(struct rdma_cfg *cfg, const struct cfg_param *p, const char *v)
 {
-	if (p->kind == CFG_SECRET && strlen(v) > RDMA_CFG_SECRET_MAX) {
-		pr_err("%s is %zu bytes long; at most %d are taken\n", p->name, strlen(v), RDMA_CFG_SECRET_MAX);
+	if (p->kind == CFG_SECRET && (strlen(v) < RDMA_CFG_SECRET_MIN || strlen(v) > RDMA_CFG_SECRET_MAX)) {
+		pr_err("%s is %zu bytes long; %d to %d are taken\n", p->name, strlen(v), RDMA_CFG_SECRET_MIN,
+		       RDMA_CFG_SECRET_MAX);
 		return -1;
 	}
 	if (p->kind == CFG_PATH && v[0] != '/') {
@@ -195,7 +197,7 @@ int rdma_cfg_load(struct rdma_cfg *cfg)
 
 void rdma_cfg_self(const struct rdma_cfg *cfg, const char *role, struct ctl_self *self)
 {
-	ctl_self_init(self, role, cfg->secret);
+	ctl_self_init(self, role);
 	if (cfg->fake_version)
 		self->version = cfg->fake_version;
 	if (cfg->fake_page_size)

@@ -22,7 +22,8 @@ struct rdma_cfg {
 	int fault_spin_us;	  /* target: poll for a fault's READ this long */
 	bool zero_copy;		  /* source: the tasks register their own memory */
 	const char *netns;	  /* namespace whose RDMA device to use, or NULL */
-	const char *secret;	  /* shared secret, or NULL */
+	const char *secret;	  /* the session key as a string, or NULL */
+	const char *key_file;	  /* the session key in a file, or NULL */
 	const char *stats;	  /* target: counters file, or NULL */
 	const char *source_stats; /* source: export counters file, or NULL */
 	/* test hooks */
@@ -32,8 +33,9 @@ struct rdma_cfg {
 	enum rconn_fail fail; /* fault injection for the error-path tests */
 };
 
-/* Longest shared secret taken; a longer one is refused, not cut. */
-#define RDMA_CFG_SECRET_MAX 256
+/* Shortest and longest secret taken; a longer one is refused, not cut. */
+#define RDMA_CFG_SECRET_MIN CTL_KEY_MIN
+#define RDMA_CFG_SECRET_MAX CTL_KEY_MAX
 
 /*
  * Reads every CRIU_RDMA_* setting into @cfg.  Returns 0, or -1 after logging

@@ -40,7 +40,15 @@ struct rconn_params {
 	const char *netns;   /* network namespace (a file) whose RDMA device to use, or NULL */
 	size_t ctl_msg_size; /* largest control message: the size of a receive slot */
 	enum rconn_fail fail;
+	/*
+	 * Source: every QP starts with no remote access; rconn_allow_read()
+	 * opens one once its peer is authenticated.
+	 */
+	bool guard;
 };
+
+/* Vets a connect request by its private data (up to @len bytes); 0 accepts it. */
+typedef int (*rconn_vet_t)(const void *pdata, size_t len, void *ctx);
 
 struct rconn {
 	struct rconn_params params;
@@ -53,6 +61,7 @@ struct rconn {
 	struct ibv_cq *send_cq;		  /* SEND and READ completions */
 	struct ibv_cq *recv_cq;		  /* control messages in */
 	struct ibv_qp *qp;
+	uint32_t peer_qpn;	/* the peer's QP number, as rdma_cm reported it */
 	unsigned int max_reads; /* READs we may have outstanding */
 	/*
 	 * An optional second connection, the lane: its own RC QP on the same
@@ -61,6 +70,7 @@ struct rconn {
 	 */
 	struct rdma_cm_id *lane_id;
 	struct ibv_qp *lane_qp;
+	uint32_t lane_peer_qpn;
 	unsigned int lane_reads; /* READs we may have outstanding on the lane */
 	unsigned int sq_depth;
 
@@ -72,21 +82,35 @@ struct rconn {
 	struct ibv_wc *stash;
 	unsigned int n_stash;
 	bool connected;
-	bool peer_gone; /* disconnect seen on the CM channel */
+	bool peer_gone;			/* disconnect seen on the CM channel */
+	unsigned long refused_requests; /* connect requests refused on the way */
 };
 
 /* Source side: bind to @addr:@port (fails if no RDMA device serves @addr), listen. */
 int rconn_listen(struct rconn *c, const struct rconn_params *p, const char *addr, int port);
 /* Source side: wait up to @timeout_ms for one peer and accept it. */
 int rconn_accept(struct rconn *c, int timeout_ms);
+/* Source side: lets the accepted peer go (its QP, CQs, control buffers, id); keeps the PD and the listener. */
+int rconn_drop_peer(struct rconn *c);
+/* Source side: no more connect requests (the kernel rejects them from now on). */
+int rconn_stop_listening(struct rconn *c);
+/* Guarded connections: the peer may READ through the main QP, or the lane's. */
+int rconn_allow_read(struct rconn *c, bool lane);
 /* Target side: connect to @addr:@port within @timeout_ms. */
 int rconn_connect(struct rconn *c, const struct rconn_params *p, const char *addr, int port, int timeout_ms);
-/* The lane: the source accepts, the target opens, a second connection after the first. */
-int rconn_accept_lane(struct rconn *c, int timeout_ms);
-int rconn_connect_lane(struct rconn *c, const char *addr, int port, int timeout_ms);
+/*
+ * The lane: the source accepts, the target opens, a second connection after
+ * the first.  The source accepts only a request that @vet passes (others are
+ * refused, and it waits on); the target sends @pdata with its request.
+ */
+int rconn_accept_lane(struct rconn *c, int timeout_ms, rconn_vet_t vet, void *ctx);
+int rconn_connect_lane(struct rconn *c, const char *addr, int port, const void *pdata, uint8_t pdata_len,
+		       int timeout_ms);
 /* Releases everything, in reverse order; -1 if anything could not be released (each logged). */
 int rconn_close(struct rconn *c);
 
+/* Our QP number on the main connection or the lane (0 if none). */
+uint32_t rconn_qpn(const struct rconn *c, bool lane);
 /* Name of the device the connection (or listener) is bound to. */
 const char *rconn_dev_name(const struct rconn *c);
 /* Checks the CM channel without waiting; returns -1 if the peer is gone. */

@@ -34,6 +34,11 @@ static struct {
 	struct rconn conn;
 	struct export_table table;
 	bool listening;
+	/* the session: its key, and what the handshake bound it to */
+	struct ctl_key key;
+	struct ctl_self self;
+	struct ctl_session session;
+	unsigned int refused_peers;
 	/* the copy export */
 	double copy_seconds;
 	uint64_t copy_bytes;
@@ -45,6 +50,27 @@ static struct {
 	uint64_t zc_bytes;
 	unsigned int zc_tasks, zc_refused;
 } src;
+
+/*
+ * The session key, made now (before anything is frozen) for this migration
+ * and kept in the image directory, which the target needs anyway.
+ */
+static int load_key(void)
+{
+	const char *from;
+	char why[256];
+
+	if (ctl_key_load(src.cfg->secret, src.cfg->key_file, criu_get_image_dir(), true, &src.key, &from, why,
+			 sizeof(why))) {
+		pr_err("no session key: %s\n", why);
+		return -1;
+	}
+	pr_info("session key: %zu bytes, from %s\n", src.key.len, from);
+	rdma_cfg_self(src.cfg, "source", &src.self);
+	src.session.key = &src.key;
+	src.session.self = &src.self;
+	return 0;
+}
 
 int source_listen(const struct rdma_cfg *cfg, const char *addr, unsigned short port)
 {
@@ -58,7 +84,11 @@ int source_listen(const struct rdma_cfg *cfg, const char *addr, unsigned short p
 		return -1;
 	}
 	src.cfg = cfg;
-	if (rconn_listen(&src.conn, &CTL_RCONN_PARAMS(cfg->netns, cfg->fail), addr, port)) {
+	if (rconn_listen(&src.conn, &CTL_RCONN_PARAMS(cfg->netns, cfg->fail, true), addr, port)) {
+		rconn_close(&src.conn);
+		return -1;
+	}
+	if (load_key()) {
 		rconn_close(&src.conn);
 		return -1;
 	}
@@ -96,6 +126,14 @@ static void release_task(struct export_task *task)
 			pr_perror("cannot unmap an exported copy of %llu bytes", (unsigned long long)r->len);
 	}
 	task->nr = 0;
+}
+
+/* Where a task's memory starts, for debugging (and the tests that attack it). */
+static void log_first_range(const struct export_task *t)
+{
+	if (t->nr)
+		pr_debug("export: task %u first range va 0x%llx len %llu rkey 0x%x\n", t->id,
+			 (unsigned long long)t->ranges[0].va, (unsigned long long)t->ranges[0].len, t->ranges[0].rkey);
 }
 
 /* Copies one run of lazy pages into registered memory addressed by its VA. */
@@ -139,7 +177,10 @@ static int export_task_memory(int img_id, const struct iovec *iovs, unsigned int
 		if (export_run(task, va, len, read, priv))
 			return -1;
 	}
-	return export_task_seal(task);
+	if (export_task_seal(task))
+		return -1;
+	log_first_range(task);
+	return 0;
 }
 
 int source_export(int img_id, const struct iovec *iovs, unsigned int nr, cr_lazy_pages_read_t read, void *priv)
@@ -185,6 +226,7 @@ int source_export_in_place(int img_id, int pid, const struct iovec *iovs, unsign
 	}
 	for (i = 0; i < nr; i++)
 		bytes += iovs[i].iov_len;
+	log_first_range(t);
 	secs = rdma_now() - t0;
 	src.zc_bytes += bytes;
 	src.zc_seconds += secs;
@@ -237,18 +279,48 @@ out:
 	return ret;
 }
 
-/* Marks task @id done; true once every exported task is. */
+/* Marks task @id done; true once every exported task is.  An unknown id changes nothing. */
 static bool all_tasks_done(uint32_t id)
 {
 	struct export_task *t = export_task_get(&src.table, id, 0);
 	size_t i;
 
-	if (t)
+	if (!t)
+		pr_warn("the target reported task %u done, which was not exported\n", id);
+	else
 		t->done = true;
 	for (i = 0; i < src.table.nr; i++)
 		if (!src.table.tasks[i].done)
 			return false;
 	return src.table.nr > 0;
+}
+
+/*
+ * Handles one message from the serving target: 1 to go on, 0 when it has
+ * closed well, -1 when it failed or broke the protocol.
+ */
+static int target_message(const RdmaCtlMsg *m, bool *all_done)
+{
+	char text[RDMA_CTL_MAX_LOGGED + 4];
+
+	switch (m->body_case) {
+	case RDMA_CTL_MSG__BODY_CLOSE:
+		if (!m->close->error)
+			return 0;
+		pr_err("the target failed: %s\n", ctl_printable(m->close->error, text, sizeof(text)));
+		return -1;
+	case RDMA_CTL_MSG__BODY_TASK_DONE:
+		if (m->task_done->has_pid)
+			pr_info("target has every page of task %u (restored as pid %u)\n", m->task_done->task_id,
+				m->task_done->pid);
+		else
+			pr_info("target has every page of task %u\n", m->task_done->task_id);
+		*all_done = all_tasks_done(m->task_done->task_id);
+		return 1;
+	default:
+		pr_err("unexpected %s message from the target while serving\n", ctl_body_name(m->body_case));
+		return -1;
+	}
 }
 
 /*
@@ -263,6 +335,7 @@ static int wait_for_target(void)
 	for (;;) {
 		bool timed_out;
 		RdmaCtlMsg *m = ctl_recv_any(&src.conn, 1000, &timed_out);
+		int ret;
 
 		if (!m && timed_out)
 			continue;
@@ -274,20 +347,10 @@ static int wait_for_target(void)
 			pr_err("serving ended before the target had all pages\n");
 			return -1;
 		}
-		if (m->body_case == RDMA_CTL_MSG__BODY_CLOSE) {
-			int ret = m->close->error ? -1 : 0;
-
-			if (ret)
-				pr_err("the target failed: %s\n", m->close->error);
-			ctl_free(m);
-			return ret;
-		}
-		if (m->body_case == RDMA_CTL_MSG__BODY_TASK_DONE) {
-			pr_info("target has every page of task %u (restored as pid %u)\n", m->task_done->task_id,
-				m->task_done->pid);
-			all_done = all_tasks_done(m->task_done->task_id);
-		}
+		ret = target_message(m, &all_done);
 		ctl_free(m);
+		if (ret <= 0)
+			return ret;
 	}
 }
 
@@ -302,6 +365,7 @@ void source_release(void)
 	for (t = 0; t < src.table.nr; t++)
 		release_task(&src.table.tasks[t]);
 	export_table_free(&src.table);
+	memset(&src.key, 0, sizeof(src.key));
 	if (rconn_close(&src.conn))
 		pr_err("the connection's resources were not all released (see above)\n");
 	src.listening = false;
@@ -337,28 +401,74 @@ static void log_export(void)
 		src.copy_seconds, src.copy_bytes ? src.copy_seconds / (src.copy_bytes / 1073741824.0) : 0.0);
 }
 
+/*
+ * Accepts peers until one proves the session key.  One that cannot is let
+ * go with everything made for it, and the wait goes on: a stranger at the
+ * port must not end the migration.  An authenticated target that cannot
+ * work with us (version, page size) ends it.
+ */
+static int accept_target(void)
+{
+	double deadline = rdma_now() + src.cfg->accept_timeout_ms / 1e3;
+	bool proven;
+
+	for (;;) {
+		int left = (int)((deadline - rdma_now()) * 1e3);
+
+		if (left <= 0) {
+			pr_err("no peer proved the session key in %d ms\n", src.cfg->accept_timeout_ms);
+			return -1;
+		}
+		if (rconn_accept(&src.conn, left))
+			return -1;
+		if (!ctl_handshake(&src.conn, &src.session, src.cfg->timeout_ms, &proven))
+			return 0;
+		if (proven)
+			return -1;
+		src.refused_peers++;
+		pr_warn("let go of a peer that did not prove the session key; waiting for the target\n");
+		if (rconn_drop_peer(&src.conn))
+			return -1;
+	}
+}
+
+/*
+ * Opens the lane: only a connect request carrying this session's token is
+ * accepted, and its QP answers READs only after the target proved the key
+ * for it.  Then nobody else may connect.
+ */
+static int open_lane(void)
+{
+	int timeout = src.cfg->timeout_ms;
+
+	if (rconn_accept_lane(&src.conn, timeout, ctl_lane_vet, &src.session) ||
+	    ctl_lane_check(&src.conn, &src.session, timeout) || rconn_allow_read(&src.conn, true) ||
+	    ctl_lane_prove(&src.conn, &src.session))
+		return -1;
+	return rconn_stop_listening(&src.conn);
+}
+
 int source_serve(void)
 {
-	struct ctl_self self;
 	double t0, mib;
 	int ret = -1;
 
 	log_export();
 	write_source_stats();
 	mib = (src.copy_bytes + src.zc_bytes) / 1048576.0;
-	rdma_cfg_self(src.cfg, "source", &self);
 	t0 = rdma_now();
-	if (rconn_accept(&src.conn, src.cfg->accept_timeout_ms))
-		goto out;
-	if (ctl_handshake(&src.conn, &self, src.cfg->timeout_ms))
+	if (accept_target())
 		goto out;
 	/* the target then opens its fault lane, a second connection */
-	if (send_export_table() || rconn_accept_lane(&src.conn, src.cfg->timeout_ms))
+	if (rconn_allow_read(&src.conn, false) || send_export_table() || open_lane())
 		goto out;
-	pr_info("serving %.1f MiB to the target with one-sided READs\n", mib);
+	pr_info("serving %.1f MiB to the authenticated target with one-sided READs\n", mib);
 	ret = wait_for_target();
 	pr_info("target finished after %.3f s; releasing %.1f MiB\n", rdma_now() - t0, mib);
 out:
+	if (src.refused_peers || src.conn.refused_requests)
+		pr_warn("refused %u unauthenticated peers and %lu connect requests\n", src.refused_peers,
+			src.conn.refused_requests);
 	source_release();
 	return ret;
 }

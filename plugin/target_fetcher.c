@@ -6,6 +6,7 @@
  * asks for and feeds their completions back.
  */
 #include <stdlib.h>
+#include <string.h>
 #include <sys/epoll.h>
 #include <unistd.h>
 
@@ -21,6 +22,9 @@
 static struct {
 	const struct rdma_cfg *cfg;
 	struct rconn conn;
+	struct ctl_key key;
+	struct ctl_self self;
+	struct ctl_session session;
 	struct export_table table;
 	struct fetch_queue q;
 	struct fetch_stats stats;
@@ -34,39 +38,72 @@ static int release(void);
 
 static int recv_export_table(void)
 {
-	bool last = false;
-	size_t i;
+	struct ctl_export_rx rx = { .table = &tf.table };
+	char why[256];
 
-	while (!last) {
+	while (!rx.last) {
 		RdmaCtlMsg *m = ctl_recv(&tf.conn, RDMA_CTL_MSG__BODY_EXPORT, tf.cfg->timeout_ms);
-		struct export_task *task;
+		int ret;
 
 		if (!m)
 			return -1;
-		task = export_task_get(&tf.table, m->export->task_id, 1);
-		for (i = 0; task && i < m->export->n_ranges; i++) {
-			struct export_range r = {
-				.va = m->export->ranges[i]->va,
-				.len = m->export->ranges[i]->len,
-				.rkey = m->export->ranges[i]->rkey,
-			};
-
-			if (export_task_add(task, &r))
-				task = NULL;
-		}
-		for (i = 0; i < m->export->n_ranges; i++)
-			tf.stats.exported_bytes += m->export->ranges[i]->len;
-		last = m->export->last;
+		ret = ctl_export_take(&rx, m->export, why, sizeof(why));
 		ctl_free(m);
-		if (!task)
-			return -1;
-	}
-	for (i = 0; i < tf.table.nr; i++)
-		if (export_task_seal(&tf.table.tasks[i])) {
-			pr_err("the source's export table of task %u has empty, wrapping or overlapping ranges\n",
-			       tf.table.tasks[i].id);
+		if (ret) {
+			pr_err("refusing the source's export table: %s\n", why);
 			return -1;
 		}
+	}
+	if (ctl_export_seal(&rx, why, sizeof(why))) {
+		pr_err("refusing the source's export table: %s\n", why);
+		return -1;
+	}
+	tf.stats.exported_bytes = rx.bytes;
+	return 0;
+}
+
+/* The session key: from the image directory the restore reads (or a setting). */
+static int load_key(void)
+{
+	const char *from;
+	char why[256];
+
+	if (ctl_key_load(tf.cfg->secret, tf.cfg->key_file, criu_get_image_dir(), false, &tf.key, &from, why,
+			 sizeof(why))) {
+		pr_err("no session key: %s (the dump writes it to its image directory)\n", why);
+		return -1;
+	}
+	pr_info("session key: %zu bytes, from %s\n", tf.key.len, from);
+	rdma_cfg_self(tf.cfg, "target", &tf.self);
+	tf.session.key = &tf.key;
+	tf.session.self = &tf.self;
+	return 0;
+}
+
+/* The main connection, authenticated both ways, and the export table. */
+static int open_session(const char *addr, unsigned short port)
+{
+	int timeout = tf.cfg->timeout_ms;
+	bool proven;
+
+	if (rconn_connect(&tf.conn, &CTL_RCONN_PARAMS(tf.cfg->netns, tf.cfg->fail, false), addr, port, timeout))
+		return -1;
+	if (ctl_handshake(&tf.conn, &tf.session, timeout, &proven))
+		return -1;
+	return recv_export_table();
+}
+
+/* The fault lane: its request carries the session's token, then both prove the key for it. */
+static int open_lane(const char *addr, unsigned short port)
+{
+	uint8_t token[CTL_PROOF_LEN];
+	int timeout = tf.cfg->timeout_ms;
+
+	ctl_lane_token(&tf.session, token);
+	if (rconn_connect_lane(&tf.conn, addr, port, token, sizeof(token), timeout))
+		return -1;
+	if (ctl_lane_prove(&tf.conn, &tf.session) || ctl_lane_check(&tf.conn, &tf.session, timeout))
+		return -1;
 	return 0;
 }
 
@@ -119,9 +156,6 @@ static int setup_epoll(int *event_fd)
 
 int target_connect(const struct rdma_cfg *cfg, const char *addr, unsigned short port, int *event_fd)
 {
-	struct ctl_self self;
-	int timeout = cfg->timeout_ms;
-
 	tf.cfg = cfg;
 	if (!addr || !port) {
 		pr_err("--rdma needs --address and --port of the source\n");
@@ -129,10 +163,7 @@ int target_connect(const struct rdma_cfg *cfg, const char *addr, unsigned short 
 	}
 	if (fetch_stats_init(&tf.stats, sysconf(_SC_PAGESIZE), rdma_now()))
 		return -1;
-	rdma_cfg_self(cfg, "target", &self);
-	if (rconn_connect(&tf.conn, &CTL_RCONN_PARAMS(cfg->netns, cfg->fail), addr, port, timeout) ||
-	    ctl_handshake(&tf.conn, &self, timeout) || recv_export_table() ||
-	    rconn_connect_lane(&tf.conn, addr, port, timeout) || setup_queue() || setup_epoll(event_fd)) {
+	if (load_key() || open_session(addr, port) || open_lane(addr, port) || setup_queue() || setup_epoll(event_fd)) {
 		/* nothing to serve: release it all now, whatever CRIU does next */
 		tf.failed = true;
 		release();
@@ -262,6 +293,7 @@ static int release(void)
 	fq_fini(&tf.q);
 	export_table_free(&tf.table);
 	fetch_stats_fini(&tf.stats);
+	memset(&tf.key, 0, sizeof(tf.key));
 	return ret;
 }
 

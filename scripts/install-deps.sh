@@ -5,15 +5,15 @@ set -euo pipefail
 pkgs=(
 	# our build
 	build-essential pkg-config meson ninja-build git
-	libibverbs-dev librdmacm-dev libprotobuf-c-dev protobuf-c-compiler
+	libibverbs-dev librdmacm-dev libprotobuf-c-dev protobuf-c-compiler nettle-dev
 	# CRIU 4.2.1's build
 	protobuf-compiler libprotobuf-dev python3-protobuf libnl-3-dev libnl-route-3-dev
 	libnet1-dev libcap-dev libaio-dev libbsd-dev libgnutls28-dev libnftables-dev uuid-dev
 	python3-yaml
 	# fetching CRIU's source, the guest image and running it
 	dpkg-dev xz-utils mmdebstrap e2fsprogs qemu-system-x86 iproute2 curl
-	# style check
-	clang-format
+	# style check, and the fuzzer (libFuzzer with clang)
+	clang-format clang-14 libfuzzer-14-dev
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -38,7 +38,7 @@ build() {
 }
 
 format_check() {
-	clang-format --dry-run -Werror plugin/*.[ch] test/unit/*.c test/tools/*.c bench/tools/*.c
+	clang-format --dry-run -Werror plugin/*.[ch] test/unit/*.c test/tools/*.c test/fuzz/*.c bench/tools/*.c
 }
 
 host_criu_check() {
@@ -131,7 +131,8 @@ guest_single() {
 		test/guest/lazy-rdma-stress.sh \
 		test/guest/lazy-rdma-fault-around.sh \
 		test/guest/lazy-tcp.sh \
-		test/guest/lazy-failures.sh
+		test/guest/lazy-failures.sh \
+		test/guest/rogue-peer.sh
 	local rc=$?
 	cat "$out/guest/job.log"
 	return $rc
@@ -181,6 +182,7 @@ guest_redis() {
 
 if stage deps scripts/install-deps.sh && stage build build; then
 	stage unit meson test -C build --print-errorlogs
+	stage fuzz test/fuzz/run-fuzz.sh "${CRR_FUZZ_SECONDS:-60}"
 	stage format format_check
 	stage host-criu-check host_criu_check
 	stage host-no-rdma-device host_no_rdma_device

@@ -2,9 +2,11 @@
 # Failure cases of the RDMA lazy-pages transport, in one guest:
 #  1. an address no RDMA device serves: the dump fails before freezing and
 #     the workload keeps running;
-#  2. protocol version, page size (test hooks) or shared secret differ: the
-#     target refuses with a clear error naming what differs, and the source's
-#     tree is left running;
+#  2. protocol version or page size differ (test hooks): the target refuses
+#     with a clear error naming what differs, and the source's tree is left
+#     running; a target with another session key is refused and the source
+#     serves the real target afterwards; a target without the key file
+#     says so;
 #  3. the source killed mid-transfer: the target exits with an error in
 #     bounded time, nothing hangs;
 #  4. no source at the address: the target fails with an error naming it;
@@ -87,8 +89,56 @@ refused_handshake() {
 }
 refused_handshake 7491 CRIU_RDMA_TEST_FAKE_VERSION=99 "protocol version differs"
 refused_handshake 7494 CRIU_RDMA_TEST_FAKE_PAGE_SIZE=65536 "page size differs"
-refused_handshake 7495 CRIU_RDMA_SECRET=only-the-target-has-one "shared secret"
 echo "case 2 done"
+
+# 2b. a target with another key cannot prove it: it fails, naming the
+#     reason; the source lets it go and keeps waiting (a stranger must not end
+#     the migration), then the real target migrates the task.
+d=$(mktemp -d); mkdir $d/img $d/w1 $d/w2
+pid=$(start_workload $d 8)
+start_dump $d $pid 7495
+CRIU_RDMA_SECRET=only-the-target-has-this-one $criu lazy-pages --page-server --rdma --address $CRR_IP \
+	--port 7495 -D $d/img -W $d/w1 --libdir $plugins -o lazy.log -v4 &
+lazy=$!
+wait_socket $d/w1 $lazy
+$criu restore --lazy-pages -D $d/img -W $d/w1 -d --libdir $plugins -o restore.log -v4
+timeout 60 tail --pid=$lazy -f /dev/null || fail "the target with another key hung"
+wait $lazy && fail "a target with another key was served"
+grep "no proof of the session key" $d/w1/lazy.log || fail "the target does not say the source proved no key"
+for p in $(pgrep -f "lazy-pattern $d"); do [ "$p" = "$pid" ] || kill -9 $p; done
+for _ in $(seq 100); do grep -q "let go of a peer" $d/img/dump.log && break; sleep 0.1; done
+grep "let go of a peer" $d/img/dump.log || fail "the source did not let the stranger go"
+kill -0 $dump 2> /dev/null || fail "a target with another key ended the source's dump"
+$criu lazy-pages --page-server --rdma --address $CRR_IP --port 7495 -D $d/img -W $d/w2 --libdir $plugins \
+	-o lazy.log -v4 &
+lazy=$!
+wait_socket $d/w2 $lazy
+$criu restore --lazy-pages -D $d/img -W $d/w2 -d --libdir $plugins -o restore.log -v4 || fail "second restore"
+touch $d/check
+timeout 120 tail --pid=$lazy -f /dev/null || fail "the real target hung after a stranger"
+wait $lazy || fail "the real target failed after a stranger"
+timeout 60 tail --pid=$dump -f /dev/null || fail "the source did not finish"
+wait $dump || fail "the source failed after serving the real target"
+for _ in $(seq 100); do [ -f $d/result ] && break; sleep 0.1; done
+grep ^OK $d/result || fail "the task migrated after a stranger is damaged"
+echo "case 2b done"
+
+# 2c. the target has no session key (its image directory lacks the file)
+d=$(mktemp -d); mkdir $d/img
+pid=$(start_workload $d 8)
+start_dump $d $pid 7498
+rm $d/img/rdma-session.key
+$criu lazy-pages --page-server --rdma --address $CRR_IP --port 7498 -D $d/img --libdir $plugins \
+	-o lazy.log -v4 &
+lazy=$!
+wait_socket $d/img $lazy
+$criu restore --lazy-pages -D $d/img -d --libdir $plugins -o restore.log -v4
+timeout 60 tail --pid=$lazy -f /dev/null || fail "the target without a key hung"
+wait $lazy && fail "a target without a key went on"
+grep "no session key" $d/img/lazy.log || fail "no clear error for the missing key"
+kill -9 $dump
+pkill -9 -f "lazy-pattern $d" 2>/dev/null
+echo "case 2c done"
 
 # 3. source killed mid-transfer
 d=$(mktemp -d); mkdir $d/img

@@ -40,6 +40,22 @@ static double now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* Both ends take the session key from CRIU_RDMA_SECRET, or a fixed test key. */
+static int session_init(struct ctl_session *s, struct ctl_key *key, struct ctl_self *self, const char *role)
+{
+	const char *secret = getenv("CRIU_RDMA_SECRET");
+	char why[256];
+
+	if (ctl_key_from_secret(secret && *secret ? secret : "rdma-read-check test key", key, why, sizeof(why))) {
+		fprintf(stderr, "%s\n", why);
+		return -1;
+	}
+	ctl_self_init(self, role);
+	s->key = key;
+	s->self = self;
+	return 0;
+}
+
 static int serve(const char *addr, int port, size_t mib)
 {
 	size_t len = mib << 20, i;
@@ -47,8 +63,11 @@ static int serve(const char *addr, int port, size_t mib)
 	RdmaExport exp;
 	RdmaRange range, *ranges[1] = { &range };
 	struct ibv_mr *mr;
+	struct ctl_session s;
 	struct ctl_self self;
+	struct ctl_key key;
 	struct rconn c;
+	bool proven;
 	uint64_t *mem;
 
 	mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -56,12 +75,15 @@ static int serve(const char *addr, int port, size_t mib)
 		return 1;
 	for (i = 0; i < len / 8; i++)
 		mem[i] = pattern((uintptr_t)&mem[i]);
-	if (rconn_listen(&c, &CTL_RCONN_PARAMS(NULL, RCONN_FAIL_NONE), addr, port))
+	if (rconn_listen(&c, &CTL_RCONN_PARAMS(NULL, RCONN_FAIL_NONE, true), addr, port))
 		return 1;
 	printf("serving %zu MiB at %p\n", mib, (void *)mem);
 	fflush(stdout);
-	ctl_self_init(&self, "source", NULL);
-	if (rconn_accept(&c, TIMEOUT_MS * 3) || ctl_handshake(&c, &self, TIMEOUT_MS))
+	if (session_init(&s, &key, &self, "source"))
+		return 1;
+	/* the READs below need the handshake's proof: the QP opens only then */
+	if (rconn_accept(&c, TIMEOUT_MS * 3) || ctl_handshake(&c, &s, TIMEOUT_MS, &proven) ||
+	    rconn_allow_read(&c, false))
 		return 1;
 	/* IOVA == VA: the peer asks for our addresses as they are. */
 	mr = rconn_reg_iova(&c, mem, len, (uintptr_t)mem, IBV_ACCESS_REMOTE_READ);
@@ -145,8 +167,11 @@ static int do_read(const char *addr, int port)
 	unsigned long nreads = 0;
 	RdmaCtlMsg *m;
 	struct ibv_mr *mr;
+	struct ctl_session s;
 	struct ctl_self self;
+	struct ctl_key key;
 	struct rconn c;
+	bool proven;
 	uint64_t va, len;
 	uint32_t rkey;
 	uint8_t *buf;
@@ -154,9 +179,10 @@ static int do_read(const char *addr, int port)
 	long bad;
 	int i;
 
-	ctl_self_init(&self, "target", NULL);
-	if (rconn_connect(&c, &CTL_RCONN_PARAMS(NULL, RCONN_FAIL_NONE), addr, port, TIMEOUT_MS) ||
-	    ctl_handshake(&c, &self, TIMEOUT_MS))
+	if (session_init(&s, &key, &self, "target"))
+		return 1;
+	if (rconn_connect(&c, &CTL_RCONN_PARAMS(NULL, RCONN_FAIL_NONE, false), addr, port, TIMEOUT_MS) ||
+	    ctl_handshake(&c, &s, TIMEOUT_MS, &proven))
 		return 1;
 	m = ctl_recv(&c, RDMA_CTL_MSG__BODY_EXPORT, TIMEOUT_MS);
 	if (!m || m->export->n_ranges != 1)

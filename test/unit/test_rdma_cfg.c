@@ -25,6 +25,7 @@ static const char *const names[] = {
 	"CRIU_RDMA_ZERO_COPY",
 	"CRIU_RDMA_NETNS",
 	"CRIU_RDMA_SECRET",
+	"CRIU_RDMA_KEY_FILE",
 	"CRIU_RDMA_STATS",
 	"CRIU_RDMA_SOURCE_STATS",
 	"CRIU_RDMA_TEST_FAKE_VERSION",
@@ -305,9 +306,16 @@ static void test_secret(void)
 	CHECK(refused("CRIU_RDMA_SECRET", secret));
 	CHECK(!logged("ssssssss"));
 
-	CHECK(load_with("CRIU_RDMA_SECRET", "x", &cfg) == 0 && cfg.secret && !strcmp(cfg.secret, "x"));
+	/* shorter than a key may be: refused */
+	CHECK(refused("CRIU_RDMA_SECRET", "fifteen-bytes!!"));
+	CHECK(load_with("CRIU_RDMA_SECRET", "sixteen-bytes!!!", &cfg) == 0 && cfg.secret &&
+	      !strcmp(cfg.secret, "sixteen-bytes!!!"));
 	/* a secret need not be a path */
-	CHECK(load_with("CRIU_RDMA_SECRET", "not/absolute", &cfg) == 0);
+	CHECK(load_with("CRIU_RDMA_SECRET", "not/absolute/at/all", &cfg) == 0);
+	/* a key file must be */
+	CHECK(refused("CRIU_RDMA_KEY_FILE", "key"));
+	CHECK(load_with("CRIU_RDMA_KEY_FILE", "/etc/criu-rdma.key", &cfg) == 0 && cfg.key_file &&
+	      !strcmp(cfg.key_file, "/etc/criu-rdma.key"));
 }
 
 static void test_fail(void)
@@ -338,7 +346,7 @@ static void test_all(void)
 	setenv("CRIU_RDMA_FAULT_SPIN_US", "50", 1);
 	setenv("CRIU_RDMA_ZERO_COPY", "0", 1);
 	setenv("CRIU_RDMA_NETNS", "/proc/1/ns/net", 1);
-	setenv("CRIU_RDMA_SECRET", "hunter2", 1);
+	setenv("CRIU_RDMA_SECRET", "hunter2-hunter2-hunter2", 1);
 	setenv("CRIU_RDMA_STATS", "/tmp/t.stats", 1);
 	setenv("CRIU_RDMA_SOURCE_STATS", "/tmp/s.stats", 1);
 	setenv("CRIU_RDMA_TEST_FAKE_VERSION", "99", 1);
@@ -349,7 +357,7 @@ static void test_all(void)
 	CHECK(cfg.timeout_ms == 1234 && cfg.accept_timeout_ms == 5678 && cfg.read_size == 1048576);
 	CHECK(cfg.fault_spin_us == 50 && !cfg.zero_copy && cfg.refuse_zero_copy);
 	CHECK(cfg.netns && !strcmp(cfg.netns, "/proc/1/ns/net"));
-	CHECK(cfg.secret && !strcmp(cfg.secret, "hunter2"));
+	CHECK(cfg.secret && !strcmp(cfg.secret, "hunter2-hunter2-hunter2"));
 	CHECK(cfg.stats && !strcmp(cfg.stats, "/tmp/t.stats"));
 	CHECK(cfg.source_stats && !strcmp(cfg.source_stats, "/tmp/s.stats"));
 	CHECK(cfg.fake_version == 99 && cfg.fake_page_size == 8192 && cfg.fail == RCONN_FAIL_NOTIFY_CQ);
@@ -371,17 +379,14 @@ static void test_self(void)
 	rdma_cfg_self(&cfg, "target", &self);
 	CHECK(self.version == RDMA_CTL_VERSION);
 	CHECK(self.page_size == (uint32_t)sysconf(_SC_PAGESIZE));
-	CHECK(self.secret == NULL);
 	CHECK(self.role && !strcmp(self.role, "target"));
 
 	clear_env();
 	setenv("CRIU_RDMA_TEST_FAKE_VERSION", "7", 1);
 	setenv("CRIU_RDMA_TEST_FAKE_PAGE_SIZE", "65536", 1);
-	setenv("CRIU_RDMA_SECRET", "s3cret", 1);
 	CHECK(load(&cfg) == 0);
 	rdma_cfg_self(&cfg, "source", &self);
 	CHECK(self.version == 7 && self.page_size == 65536);
-	CHECK(self.secret && !strcmp(self.secret, "s3cret"));
 	CHECK(self.role && !strcmp(self.role, "source"));
 
 	/* only the version faked */
@@ -389,7 +394,7 @@ static void test_self(void)
 	setenv("CRIU_RDMA_TEST_FAKE_VERSION", "3", 1);
 	CHECK(load(&cfg) == 0);
 	rdma_cfg_self(&cfg, "target", &self);
-	CHECK(self.version == 3 && self.page_size == (uint32_t)sysconf(_SC_PAGESIZE) && self.secret == NULL);
+	CHECK(self.version == 3 && self.page_size == (uint32_t)sysconf(_SC_PAGESIZE));
 }
 
 int main(void)
