@@ -71,7 +71,11 @@ int ctl_key_create(int dirfd, const char *name, struct ctl_key *key, char *why, 
 		close(fd);
 		return -1;
 	}
-	return close(fd);
+	if (close(fd)) {
+		snprintf(why, why_len, "cannot write %s: %s", name, strerror(errno));
+		return -1;
+	}
+	return 0;
 }
 
 int ctl_key_read(int dirfd, const char *name, struct ctl_key *key, char *why, size_t why_len)

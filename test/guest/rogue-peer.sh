@@ -12,7 +12,7 @@
 set -u
 top=$PWD
 criu=$top/build/criu
-plugins=$top/build/plugin
+plugins=${CRR_PLUGINS:-$top/build/plugin}
 rogue=$top/build/test/tools/rogue-peer
 failed=0
 fail() { echo "FAIL: $*"; failed=1; }
@@ -20,7 +20,7 @@ port=7480
 
 d=$(mktemp -d)
 mkdir $d/img $d/work
-unshare -p -f setsid $top/build/test/tools/lazy-pattern $d 32 < /dev/null > $d/workload.log 2>&1 &
+unshare -p -f setsid $top/build/test/tools/lazy-pattern $d 8 < /dev/null > $d/workload.log 2>&1 &
 for _ in $(seq 300); do [ -f $d/ready ] && break; sleep 0.1; done
 pid=$(pgrep -f "^$top/build/test/tools/lazy-pattern $d" | head -n 1)
 
@@ -29,12 +29,18 @@ CRIU_RDMA_TIMEOUT_MS=3000 $criu dump -t $pid -D $d/img --lazy-pages --rdma --add
 	--libdir $plugins -o dump.log -v4 &
 dump=$!
 for _ in $(seq 600); do grep -q "export: " $d/img/dump.log 2>/dev/null && break; sleep 0.1; done
-line=$(grep -m1 "first range va" $d/img/dump.log)
-va=$(echo "$line" | sed 's/.* va \(0x[0-9a-f]*\) .*/\1/')
-rkey=$(echo "$line" | sed 's/.* rkey \(0x[0-9a-f]*\).*/\1/')
-echo "exported: $line"
-[ -n "$va" ] && [ -n "$rkey" ] || { echo "FAIL: no exported range in the source's log"; exit 1; }
-rdma resource show mr -dd | grep "lazy-pattern" | head -3
+# the target of the attacks: the workload's patterned area (its address is
+# in the ready file) and the rkey of the region that holds it, the largest
+# the frozen task registered (`rdma resource show mr`, as anyone with a
+# shell on the source could see it; the source's debug log has it too)
+va=$(awk '{ print $2 }' $d/ready)
+rkey=$(rdma resource show mr -dd | awk -v p="pid $pid " '$0 ~ p {
+	for (i = 1; i < NF; i++) { if ($i == "rkey") k = $(i + 1); if ($i == "mrlen") l = $(i + 1) }
+	if (l + 0 > best) { best = l + 0; key = k } } END { print key }')
+rdma resource show mr -dd | grep "pid $pid " | head -3
+grep -m1 "first range va" $d/img/dump.log
+echo "attacking VA $va rkey $rkey"
+[ -n "$va" ] && [ -n "$rkey" ] || { echo "FAIL: no exported memory to attack"; exit 1; }
 ls -l $d/img/rdma-session.key
 [ "$(stat -c %a $d/img/rdma-session.key)" = 600 ] || fail "the session key is not mode 0600"
 
@@ -57,10 +63,10 @@ done
 grep "refusing the\|let go of a peer\|refused a connect" $d/img/dump.log | sed 's/^([0-9. ]*) //' | sort | uniq -c
 
 # the real target, while the port is flooded: it holds off the background
-# pull for 120 s so the session is surely still up for the flood (the task
-# then faults its pages in, which ends the migration)
+# pull for 60 s so that the session is still up for the whole flood (the
+# task faults its pages in meanwhile; the pull takes what it never touched)
 $criu lazy-pages --page-server --rdma --address $CRR_IP --port $port -D $d/img -W $d/work \
-	--lazy-background-delay 120000 --libdir $plugins -o lazy.log -v4 &
+	--lazy-background-delay 60000 --libdir $plugins -o lazy.log -v4 &
 lazy=$!
 for _ in $(seq 300); do [ -S $d/work/lazy-pages.socket ] && break; sleep 0.1; done
 $criu restore --lazy-pages -D $d/img -W $d/work -d -o restore.log -v4 || fail "restore failed"
@@ -70,9 +76,11 @@ during=$(resources $dump)
 echo "source while serving (QPs, rdma_cm ids): $during"
 [ "$during" = "2 2" ] || fail "the source holds $during (QPs, ids) while serving, not its 2 and 2"
 # (each refused request logs two lines; keep the summary)
+start=$(date +%s)
 timeout 300 $rogue $CRR_IP $port flood 1000 > $d/flood.log 2>&1 || fail "a connect request was accepted during the migration"
 grep -c "REJECTED\|UNREACHABLE" $d/flood.log
 tail -n 1 $d/flood.log
+echo "flood took $(( $(date +%s) - start )) s"
 kill -0 $dump 2> /dev/null || fail "the source is gone after the flood, before the migration ended"
 after=$(resources $dump)
 [ "$after" = "$during" ] || fail "after the flood the source holds $after (QPs, ids), before $during"
