@@ -203,3 +203,20 @@ void rdma_cfg_self(const struct rdma_cfg *cfg, const char *role, struct ctl_self
 	if (cfg->fake_page_size)
 		self->page_size = cfg->fake_page_size;
 }
+
+int rdma_cfg_session(const struct rdma_cfg *cfg, const char *role, int dirfd, struct rdma_session *out)
+{
+	bool source = !strcmp(role, "source");
+	const char *from;
+	char why[256];
+
+	if (ctl_key_load(cfg->secret, cfg->key_file, dirfd, source, &out->key, &from, why, sizeof(why))) {
+		pr_err("no session key: %s%s\n", why, source ? "" : " (the dump writes it to its image directory)");
+		return -1;
+	}
+	pr_info("session key: %zu bytes, from %s\n", out->key.len, from);
+	rdma_cfg_self(cfg, role, &out->self);
+	out->s.key = &out->key;
+	out->s.self = &out->self;
+	return 0;
+}

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "ctl_io.h"
 #include "ctl_proto.h"
 #include "rdma_conn.h"
 
@@ -46,5 +47,19 @@ int rdma_cfg_load(struct rdma_cfg *cfg);
 
 /* What this side tells the peer in its hello, test hooks applied. */
 void rdma_cfg_self(const struct rdma_cfg *cfg, const char *role, struct ctl_self *self);
+
+/* One side's session: its key, what it says of itself, what the handshake binds. */
+struct rdma_session {
+	struct ctl_key key;
+	struct ctl_self self;
+	struct ctl_session s;
+};
+
+/*
+ * Sets up @role's session with the key in force (see ctl_key_load(); the
+ * image directory is @dirfd, where the source makes the key and the target
+ * reads it).  0, or -1 with the reason logged.
+ */
+int rdma_cfg_session(const struct rdma_cfg *cfg, const char *role, int dirfd, struct rdma_session *out);
 
 #endif

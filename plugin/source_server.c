@@ -35,9 +35,7 @@ static struct {
 	struct export_table table;
 	bool listening;
 	/* the session: its key, and what the handshake bound it to */
-	struct ctl_key key;
-	struct ctl_self self;
-	struct ctl_session session;
+	struct rdma_session sess; /* key, hello, binding */
 	unsigned int refused_peers;
 	/* the copy export */
 	double copy_seconds;
@@ -50,27 +48,6 @@ static struct {
 	uint64_t zc_bytes;
 	unsigned int zc_tasks, zc_refused;
 } src;
-
-/*
- * The session key, made now (before anything is frozen) for this migration
- * and kept in the image directory, which the target needs anyway.
- */
-static int load_key(void)
-{
-	const char *from;
-	char why[256];
-
-	if (ctl_key_load(src.cfg->secret, src.cfg->key_file, criu_get_image_dir(), true, &src.key, &from, why,
-			 sizeof(why))) {
-		pr_err("no session key: %s\n", why);
-		return -1;
-	}
-	pr_info("session key: %zu bytes, from %s\n", src.key.len, from);
-	rdma_cfg_self(src.cfg, "source", &src.self);
-	src.session.key = &src.key;
-	src.session.self = &src.self;
-	return 0;
-}
 
 int source_listen(const struct rdma_cfg *cfg, const char *addr, unsigned short port)
 {
@@ -88,7 +65,8 @@ int source_listen(const struct rdma_cfg *cfg, const char *addr, unsigned short p
 		rconn_close(&src.conn);
 		return -1;
 	}
-	if (load_key()) {
+	/* the session key: made now, before anything is frozen, in the image directory */
+	if (rdma_cfg_session(cfg, "source", criu_get_image_dir(), &src.sess)) {
 		rconn_close(&src.conn);
 		return -1;
 	}
@@ -365,7 +343,7 @@ void source_release(void)
 	for (t = 0; t < src.table.nr; t++)
 		release_task(&src.table.tasks[t]);
 	export_table_free(&src.table);
-	memset(&src.key, 0, sizeof(src.key));
+	memset(&src.sess.key, 0, sizeof(src.sess.key));
 	if (rconn_close(&src.conn))
 		pr_err("the connection's resources were not all released (see above)\n");
 	src.listening = false;
@@ -421,7 +399,7 @@ static int accept_target(void)
 		}
 		if (rconn_accept(&src.conn, left))
 			return -1;
-		if (!ctl_handshake(&src.conn, &src.session, src.cfg->timeout_ms, &proven))
+		if (!ctl_handshake(&src.conn, &src.sess.s, src.cfg->timeout_ms, &proven))
 			return 0;
 		if (proven)
 			return -1;
@@ -441,9 +419,9 @@ static int open_lane(void)
 {
 	int timeout = src.cfg->timeout_ms;
 
-	if (rconn_accept_lane(&src.conn, timeout, ctl_lane_vet, &src.session) ||
-	    ctl_lane_check(&src.conn, &src.session, timeout) || rconn_allow_read(&src.conn, true) ||
-	    ctl_lane_prove(&src.conn, &src.session))
+	if (rconn_accept_lane(&src.conn, timeout, ctl_lane_vet, &src.sess.s) ||
+	    ctl_lane_check(&src.conn, &src.sess.s, timeout) || rconn_allow_read(&src.conn, true) ||
+	    ctl_lane_prove(&src.conn, &src.sess.s))
 		return -1;
 	return rconn_stop_listening(&src.conn);
 }

@@ -22,9 +22,7 @@
 static struct {
 	const struct rdma_cfg *cfg;
 	struct rconn conn;
-	struct ctl_key key;
-	struct ctl_self self;
-	struct ctl_session session;
+	struct rdma_session sess; /* key, hello, binding */
 	struct export_table table;
 	struct fetch_queue q;
 	struct fetch_stats stats;
@@ -62,24 +60,6 @@ static int recv_export_table(void)
 	return 0;
 }
 
-/* The session key: from the image directory the restore reads (or a setting). */
-static int load_key(void)
-{
-	const char *from;
-	char why[256];
-
-	if (ctl_key_load(tf.cfg->secret, tf.cfg->key_file, criu_get_image_dir(), false, &tf.key, &from, why,
-			 sizeof(why))) {
-		pr_err("no session key: %s (the dump writes it to its image directory)\n", why);
-		return -1;
-	}
-	pr_info("session key: %zu bytes, from %s\n", tf.key.len, from);
-	rdma_cfg_self(tf.cfg, "target", &tf.self);
-	tf.session.key = &tf.key;
-	tf.session.self = &tf.self;
-	return 0;
-}
-
 /* The main connection, authenticated both ways, and the export table. */
 static int open_session(const char *addr, unsigned short port)
 {
@@ -88,7 +68,7 @@ static int open_session(const char *addr, unsigned short port)
 
 	if (rconn_connect(&tf.conn, &CTL_RCONN_PARAMS(tf.cfg->netns, tf.cfg->fail, false), addr, port, timeout))
 		return -1;
-	if (ctl_handshake(&tf.conn, &tf.session, timeout, &proven))
+	if (ctl_handshake(&tf.conn, &tf.sess.s, timeout, &proven))
 		return -1;
 	return recv_export_table();
 }
@@ -99,10 +79,10 @@ static int open_lane(const char *addr, unsigned short port)
 	uint8_t token[CTL_PROOF_LEN];
 	int timeout = tf.cfg->timeout_ms;
 
-	ctl_lane_token(&tf.session, token);
+	ctl_lane_token(&tf.sess.s, token);
 	if (rconn_connect_lane(&tf.conn, addr, port, token, sizeof(token), timeout))
 		return -1;
-	if (ctl_lane_prove(&tf.conn, &tf.session) || ctl_lane_check(&tf.conn, &tf.session, timeout))
+	if (ctl_lane_prove(&tf.conn, &tf.sess.s) || ctl_lane_check(&tf.conn, &tf.sess.s, timeout))
 		return -1;
 	return 0;
 }
@@ -163,7 +143,9 @@ int target_connect(const struct rdma_cfg *cfg, const char *addr, unsigned short 
 	}
 	if (fetch_stats_init(&tf.stats, sysconf(_SC_PAGESIZE), rdma_now()))
 		return -1;
-	if (load_key() || open_session(addr, port) || open_lane(addr, port) || setup_queue() || setup_epoll(event_fd)) {
+	/* the key is in the image directory the restore reads (or a setting) */
+	if (rdma_cfg_session(cfg, "target", criu_get_image_dir(), &tf.sess) || open_session(addr, port) ||
+	    open_lane(addr, port) || setup_queue() || setup_epoll(event_fd)) {
 		/* nothing to serve: release it all now, whatever CRIU does next */
 		tf.failed = true;
 		release();
@@ -293,7 +275,7 @@ static int release(void)
 	fq_fini(&tf.q);
 	export_table_free(&tf.table);
 	fetch_stats_fini(&tf.stats);
-	memset(&tf.key, 0, sizeof(tf.key));
+	memset(&tf.sess.key, 0, sizeof(tf.sess.key));
 	return ret;
 }
 
