@@ -202,6 +202,7 @@ static int accept_one(struct rconn *c, bool lane, int timeout_ms, rconn_vet_t ve
 	uint8_t peer_depth;
 	uint32_t peer_qpn;
 	struct ibv_qp *qp;
+	int ret;
 
 	for (;;) {
 		int left = (int)((deadline - rdma_now()) * 1e3);
@@ -218,11 +219,12 @@ static int accept_one(struct rconn *c, bool lane, int timeout_ms, rconn_vet_t ve
 	peer_qpn = ev->param.conn.qp_num;
 	rdma_ack_cm_event(ev);
 
-	if (lane ? rconn_res_lane_qp(c, id) : rconn_res_setup(c, id)) {
-		if (rdma_reject(id, NULL, 0))
+	ret = lane ? rconn_res_lane_qp(c, id) : rconn_res_setup(c, id);
+	if (ret) {
+		if (ret != RCONN_PEER_LEFT && rdma_reject(id, NULL, 0))
 			pr_perror("rdma_reject");
 		destroy_id(&id, "a refused request's rdma_cm id");
-		return -1;
+		return ret;
 	}
 	qp = lane ? c->lane_qp : c->qp;
 	if (lane) {
@@ -237,24 +239,31 @@ static int accept_one(struct rconn *c, bool lane, int timeout_ms, rconn_vet_t ve
 	cp.initiator_depth = cp.responder_resources;
 	cp.rnr_retry_count = 7;
 	cp.qp_num = qp->qp_num;
+	/*
+	 * From here on a failure is the peer's: one that goes away before its
+	 * connection is up leaves rdma_cm nothing to move the QP with, no
+	 * accept to take, no connection to establish.
+	 */
 	if (rconn_qp_ready(c, id, qp, IBV_QPS_RTR, cp.responder_resources))
-		return -1;
+		return RCONN_PEER_LEFT;
 	if (rdma_accept(id, &cp)) {
 		pr_perror("rdma_accept");
-		return -1;
+		return RCONN_PEER_LEFT;
 	}
 	if (rconn_qp_ready(c, id, qp, IBV_QPS_RTS, 0))
-		return -1;
+		return RCONN_PEER_LEFT;
 	if (cm_wait(c, id, RDMA_CM_EVENT_ESTABLISHED, &ev, timeout_ms))
-		return -1;
+		return RCONN_PEER_LEFT;
 	rdma_ack_cm_event(ev);
 	return 0;
 }
 
 int rconn_accept(struct rconn *c, int timeout_ms)
 {
-	if (accept_one(c, false, timeout_ms, NULL, NULL))
-		return -1;
+	int ret = accept_one(c, false, timeout_ms, NULL, NULL);
+
+	if (ret)
+		return ret;
 	c->connected = true;
 	return 0;
 }

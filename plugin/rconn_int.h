@@ -5,7 +5,10 @@
 
 #include "rdma_conn.h"
 
-/* rconn_res.c: PD (unless the listener made one), CQs, QP and control buffers on @id's device. */
+/*
+ * rconn_res.c: PD (unless the listener made one), CQs, QP and control
+ * buffers on @id's device; RCONN_PEER_LEFT if the request's sender has gone.
+ */
 int rconn_res_setup(struct rconn *c, struct rdma_cm_id *id);
 /* An RC QP on @id, a lane, on the connection's PD and CQs. */
 int rconn_res_lane_qp(struct rconn *c, struct rdma_cm_id *id);

@@ -100,7 +100,7 @@ static int destroy_cq(struct ibv_cq **cq, struct ibv_comp_channel **cc)
  * transitions with rdma_cm's attributes but our access flags.  Remote READ
  * is switched on by rconn_allow_read() once the peer has proved the key.
  */
-static struct ibv_qp *guarded_qp(struct rconn *c, struct rdma_cm_id *id, struct ibv_qp_init_attr *qa)
+static struct ibv_qp *guarded_qp(struct rconn *c, struct rdma_cm_id *id, struct ibv_qp_init_attr *qa, bool *peer_left)
 {
 	struct ibv_qp_attr attr = { .qp_state = IBV_QPS_INIT };
 	struct ibv_qp *qp;
@@ -111,14 +111,20 @@ static struct ibv_qp *guarded_qp(struct rconn *c, struct rdma_cm_id *id, struct 
 		pr_perror("ibv_create_qp");
 		return NULL;
 	}
+	/* rdma_cm has no attributes for a request whose sender has gone */
 	ret = rdma_init_qp_attr(id, &attr, &mask);
-	if (!ret) {
+	if (ret) {
+		pr_perror("no QP attributes for the connect request (has the peer gone?)");
+		*peer_left = true;
+	} else {
 		attr.qp_access_flags = 0;
 		ret = ibv_modify_qp(qp, &attr, mask | IBV_QP_ACCESS_FLAGS);
+		if (ret) {
+			errno = ret > 0 ? ret : errno;
+			pr_perror("cannot move a new QP to INIT");
+		}
 	}
 	if (ret) {
-		errno = ret > 0 ? ret : errno;
-		pr_perror("cannot move a new QP to INIT");
 		rconn_released(ibv_destroy_qp(qp), "a QP");
 		return NULL;
 	}
@@ -126,7 +132,7 @@ static struct ibv_qp *guarded_qp(struct rconn *c, struct rdma_cm_id *id, struct 
 }
 
 /* An RC QP for @id in the connection's PD, completing into its CQs. */
-static struct ibv_qp *create_qp(struct rconn *c, struct rdma_cm_id *id)
+static struct ibv_qp *create_qp(struct rconn *c, struct rdma_cm_id *id, bool *peer_left)
 {
 	struct ibv_qp_init_attr qa = {
 		.send_cq = c->send_cq,
@@ -142,7 +148,7 @@ static struct ibv_qp *create_qp(struct rconn *c, struct rdma_cm_id *id)
 	};
 
 	if (c->params.guard)
-		return guarded_qp(c, id, &qa);
+		return guarded_qp(c, id, &qa, peer_left);
 	if (rdma_create_qp(id, c->pd, &qa)) {
 		pr_perror("rdma_create_qp");
 		return NULL;
@@ -163,8 +169,12 @@ static int destroy_qp(struct rconn *c, struct rdma_cm_id *id, struct ibv_qp *qp)
 
 int rconn_res_lane_qp(struct rconn *c, struct rdma_cm_id *id)
 {
-	c->lane_qp = create_qp(c, id);
-	return c->lane_qp ? 0 : -1;
+	bool peer_left = false;
+
+	c->lane_qp = create_qp(c, id, &peer_left);
+	if (!c->lane_qp)
+		return peer_left ? RCONN_PEER_LEFT : -1;
+	return 0;
 }
 
 /* READ depth and queue sizes: ours, bounded by what the device offers. */
@@ -222,7 +232,7 @@ err_buf:
 int rconn_res_setup(struct rconn *c, struct rdma_cm_id *id)
 {
 	/* A listener allocates its PD early, so memory can be exported before a peer comes. */
-	bool own_pd = !c->pd;
+	bool own_pd = !c->pd, peer_left = false;
 
 	if (size_queues(c, id->verbs))
 		return -1;
@@ -240,7 +250,7 @@ int rconn_res_setup(struct rconn *c, struct rdma_cm_id *id)
 	c->recv_cq = make_cq(c, id->verbs, RCONN_RECV_SLOTS, &c->recv_cc);
 	if (!c->recv_cq)
 		goto err_send_cq;
-	c->qp = create_qp(c, id);
+	c->qp = create_qp(c, id, &peer_left);
 	if (!c->qp)
 		goto err_recv_cq;
 	c->stash = calloc(2 * (size_t)c->sq_depth, sizeof(*c->stash));
@@ -267,7 +277,7 @@ err_pd:
 		rconn_released(ibv_dealloc_pd(c->pd), "the protection domain");
 		c->pd = NULL;
 	}
-	return -1;
+	return peer_left ? RCONN_PEER_LEFT : -1;
 }
 
 int rconn_res_release_peer(struct rconn *c)

@@ -389,6 +389,7 @@ static int accept_target(void)
 {
 	double deadline = rdma_now() + src.cfg->accept_timeout_ms / 1e3;
 	bool proven;
+	int ret;
 
 	for (;;) {
 		int left = (int)((deadline - rdma_now()) * 1e3);
@@ -397,12 +398,16 @@ static int accept_target(void)
 			pr_err("no peer proved the session key in %d ms\n", src.cfg->accept_timeout_ms);
 			return -1;
 		}
-		if (rconn_accept(&src.conn, left))
+		ret = rconn_accept(&src.conn, left);
+		if (ret == RCONN_PEER_LEFT) {
+			pr_warn("a peer left before its connection was up\n");
+		} else if (ret) {
 			return -1;
-		if (!ctl_handshake(&src.conn, &src.sess.s, src.cfg->timeout_ms, &proven))
+		} else if (!ctl_handshake(&src.conn, &src.sess.s, src.cfg->timeout_ms, &proven)) {
 			return 0;
-		if (proven)
+		} else if (proven) {
 			return -1;
+		}
 		src.refused_peers++;
 		pr_warn("let go of a peer that did not prove the session key; waiting for the target\n");
 		if (rconn_drop_peer(&src.conn))

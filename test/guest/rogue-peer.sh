@@ -4,7 +4,8 @@
 # the same network would, with the real VA and rkey of the frozen task's
 # memory: a READ before any hello (also on a lane-like second connection),
 # the source's own hello sent back, the source's proof sent back, a hello
-# without a role, the whole handshake with a wrong key.  Each attack must
+# without a role, the whole handshake with a wrong key, and a connect
+# request abandoned before the connection is up.  Each attack must
 # fail (READ completes in error, no export table), the source must live on
 # and leave nothing behind for the peers it let go.  Then the real target
 # migrates the task (every page verified) while 1,000 connect requests hit
@@ -50,13 +51,17 @@ resources() { # PID -> "qps ids" of that process
 before=$(resources $dump)
 echo "source before the attacks (QPs, rdma_cm ids): $before"
 
-for attack in read-first lane-read hello-reflect proof-reflect no-role wrong-key; do
+for attack in read-first lane-read hello-reflect proof-reflect no-role wrong-key connect-abort; do
 	timeout 120 $rogue $CRR_IP $port $attack $va $rkey
 	rc=$?
 	[ $rc -eq 0 ] || fail "attack $attack: exit $rc"
-	kill -0 $dump 2> /dev/null || { fail "the source died under attack $attack"; break; }
+	kill -0 $dump 2> /dev/null || {
+		fail "the source died under attack $attack"
+		grep "Error\|Warn" $d/img/dump.log | tail -n 8
+		break
+	}
 	# the source lets a refused peer go within CRIU_RDMA_TIMEOUT_MS
-	sleep 4
+	sleep 5
 	now=$(resources $dump)
 	[ "$now" = "$before" ] || fail "after $attack the source holds $now (QPs, ids), before $before"
 done

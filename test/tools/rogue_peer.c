@@ -15,12 +15,14 @@
  *   proof-reflect  a hello of our own, then the source's proof sent back, then READ
  *   no-role        a hello without a role (once crashed the source), then READ
  *   wrong-key      the whole handshake with a key of our own, then READ
+ *   connect-abort  a connect request, gone before the connection is up
  * Each READ is checked: if it returns the task's bytes (lazy-pattern's
  * pattern at VA) or succeeds at all, or the source sends its export table,
  * the defence failed.  flood: every request must be refused.
  * Exit status 0 only if every defence held.
  */
 #include <errno.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -246,6 +248,65 @@ static int attack_wrong_key(struct attack *a)
 	return try_read(a, false) | got_export(a);
 }
 
+/* Waits for the next CM event on @ec; its type, or -1. */
+static int next_event(struct rdma_event_channel *ec, struct rdma_cm_event **ev)
+{
+	if (rdma_get_cm_event(ec, ev))
+		return -1;
+	return (*ev)->event;
+}
+
+/*
+ * A connect request whose sender is gone before the connection is up: the
+ * source must not take that for the end of the migration.  Not a READ
+ * attack, so it "holds" unless something here fails outright.
+ */
+static int attack_connect_abort(struct attack *a)
+{
+	struct rdma_conn_param cp = { .initiator_depth = 1, .responder_resources = 1, .retry_count = 7 };
+	struct ibv_qp_init_attr qa = { .qp_type = IBV_QPT_RC, .cap = { 1, 1, 1, 1, 0 } };
+	struct rdma_event_channel *ec = rdma_create_event_channel();
+	struct addrinfo *res = NULL;
+	struct rdma_cm_event *ev;
+	struct rdma_cm_id *id = NULL;
+	struct ibv_cq *cq = NULL;
+	struct ibv_pd *pd = NULL;
+	char port[16];
+	int ok = -1;
+
+	snprintf(port, sizeof(port), "%d", a->port);
+	if (!ec || getaddrinfo(a->addr, port, NULL, &res) || rdma_create_id(ec, &id, NULL, RDMA_PS_TCP) ||
+	    rdma_resolve_addr(id, NULL, res->ai_addr, TIMEOUT_MS) || next_event(ec, &ev) != RDMA_CM_EVENT_ADDR_RESOLVED)
+		goto out;
+	rdma_ack_cm_event(ev);
+	if (rdma_resolve_route(id, TIMEOUT_MS) || next_event(ec, &ev) != RDMA_CM_EVENT_ROUTE_RESOLVED)
+		goto out;
+	rdma_ack_cm_event(ev);
+	pd = ibv_alloc_pd(id->verbs);
+	cq = pd ? ibv_create_cq(id->verbs, 2, NULL, NULL, 0) : NULL;
+	qa.send_cq = qa.recv_cq = cq;
+	if (!cq || rdma_create_qp(id, pd, &qa) || rdma_connect(id, &cp))
+		goto out;
+	printf("  connect request sent; leaving before the connection is up\n");
+	ok = 0;
+out:
+	if (ok)
+		perror("  connect-abort set-up");
+	if (id && id->qp)
+		rdma_destroy_qp(id);
+	if (id)
+		rdma_destroy_id(id);
+	if (cq)
+		ibv_destroy_cq(cq);
+	if (pd)
+		ibv_dealloc_pd(pd);
+	if (ec)
+		rdma_destroy_event_channel(ec);
+	if (res)
+		freeaddrinfo(res);
+	return ok ? 2 : 0;
+}
+
 /* @n connect requests while the session is up: every one must be refused. */
 static int flood(const char *addr, int port, int n)
 {
@@ -276,6 +337,8 @@ static int run(struct attack *a, const char *name)
 		return attack_no_role(a);
 	if (!strcmp(name, "wrong-key"))
 		return attack_wrong_key(a);
+	if (!strcmp(name, "connect-abort"))
+		return attack_connect_abort(a);
 	fprintf(stderr, "unknown attack %s\n", name);
 	return 2;
 }
