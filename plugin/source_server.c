@@ -51,7 +51,6 @@ static struct {
 
 int source_listen(const struct rdma_cfg *cfg, const char *addr, unsigned short port)
 {
-
 	if (!addr) {
 		pr_err("--rdma needs --address: the IP address whose RDMA device serves the pages\n");
 		return -1;
@@ -399,17 +398,15 @@ static int accept_target(void)
 			return -1;
 		}
 		ret = rconn_accept(&src.conn, left);
-		if (ret == RCONN_PEER_LEFT) {
-			pr_warn("a peer left before its connection was up\n");
-		} else if (ret) {
+		if (ret && ret != RCONN_PEER_LEFT)
 			return -1;
-		} else if (!ctl_handshake(&src.conn, &src.sess.s, src.cfg->timeout_ms, &proven)) {
+		if (!ret && !ctl_handshake(&src.conn, &src.sess.s, src.cfg->timeout_ms, &proven))
 			return 0;
-		} else if (proven) {
+		if (!ret && proven)
 			return -1;
-		}
 		src.refused_peers++;
-		pr_warn("let go of a peer that did not prove the session key; waiting for the target\n");
+		pr_warn("let go of a peer that %s; waiting for the target\n",
+			ret ? "left before its connection was up" : "did not prove the session key");
 		if (rconn_drop_peer(&src.conn))
 			return -1;
 	}
