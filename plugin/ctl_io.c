@@ -7,7 +7,7 @@
 #include "ctl_io.h"
 #include "rdma_log.h"
 
-int ctl_send(struct rconn *c, const RdmaCtlMsg *msg)
+static int ctl_send_within(struct rconn *c, const RdmaCtlMsg *msg, int timeout_ms)
 {
 	static uint8_t buf[RDMA_CTL_MAX_MSG];
 	ssize_t len = ctl_pack(msg, buf, sizeof(buf));
@@ -16,7 +16,24 @@ int ctl_send(struct rconn *c, const RdmaCtlMsg *msg)
 		pr_err("%s message does not fit %d bytes\n", ctl_body_name(msg->body_case), RDMA_CTL_MAX_MSG);
 		return -1;
 	}
-	return rconn_send(c, buf, (size_t)len, 10000);
+	return rconn_send(c, buf, (size_t)len, timeout_ms);
+}
+
+int ctl_send(struct rconn *c, const RdmaCtlMsg *msg)
+{
+	return ctl_send_within(c, msg, 10000);
+}
+
+int ctl_send_heartbeat(struct rconn *c, uint32_t seq, int timeout_ms)
+{
+	int full = rconn_send_slots_full(c);
+	RdmaHeartbeat hb;
+	RdmaCtlMsg msg;
+
+	if (full)
+		return full < 0 ? -1 : 0;
+	ctl_heartbeat_build(&msg, &hb, seq);
+	return ctl_send_within(c, &msg, timeout_ms);
 }
 
 RdmaCtlMsg *ctl_recv_any(struct rconn *c, int timeout_ms, bool *timed_out)
@@ -163,6 +180,9 @@ int ctl_handshake(struct rconn *c, struct ctl_session *s, int timeout_ms, bool *
 		goto out;
 	}
 	bind_main(c, s, nonce, peer->hello->nonce.data);
+	s->has_peer_instance = peer->hello->has_instance;
+	if (s->has_peer_instance)
+		memcpy(s->peer_instance, peer->hello->instance.data, CTL_INSTANCE_LEN);
 	if (send_proof(c, s, &s->main))
 		goto out;
 	ret = recv_proof(c, s, &s->main, timeout_ms);

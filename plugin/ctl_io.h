@@ -19,7 +19,9 @@
 struct ctl_session {
 	const struct ctl_key *key;
 	const struct ctl_self *self;
-	struct ctl_binding main; /* both nonces, the main connection's QP numbers */
+	struct ctl_binding main;		 /* both nonces, the main connection's QP numbers */
+	uint8_t peer_instance[CTL_INSTANCE_LEN]; /* source: the target's instance id */
+	bool has_peer_instance;
 };
 
 int ctl_send(struct rconn *c, const RdmaCtlMsg *msg);
@@ -46,5 +48,10 @@ int ctl_lane_prove(struct rconn *c, const struct ctl_session *s);
 int ctl_lane_check(struct rconn *c, const struct ctl_session *s, int timeout_ms);
 int ctl_send_close(struct rconn *c, const char *error);
 int ctl_send_task_done(struct rconn *c, uint32_t task_id, uint32_t pid);
+/*
+ * A heartbeat, if a send slot is free within @timeout_ms (a beat that cannot
+ * go is only late: the peer judges by silence); -1 if the connection failed.
+ */
+int ctl_send_heartbeat(struct rconn *c, uint32_t seq, int timeout_ms);
 
 #endif

@@ -18,6 +18,7 @@ static uint32_t byte_order_mark(void)
 
 void ctl_self_init(struct ctl_self *self, const char *role)
 {
+	memset(self, 0, sizeof(*self));
 	self->version = RDMA_CTL_VERSION;
 	self->page_size = (uint32_t)sysconf(_SC_PAGESIZE);
 	self->role = role;
@@ -39,6 +40,11 @@ void ctl_hello_build(RdmaCtlMsg *msg, RdmaHello *hello, const struct ctl_self *s
 	hello->has_nonce = 1;
 	hello->nonce.data = (uint8_t *)nonce;
 	hello->nonce.len = CTL_NONCE_LEN;
+	if (self->instance) {
+		hello->has_instance = 1;
+		hello->instance.data = (uint8_t *)self->instance;
+		hello->instance.len = CTL_INSTANCE_LEN;
+	}
 	msg->body_case = RDMA_CTL_MSG__BODY_HELLO;
 	msg->hello = hello;
 }
@@ -62,7 +68,27 @@ int ctl_hello_ident(const RdmaHello *peer, const struct ctl_self *self, char *wh
 			 want);
 		return -1;
 	}
+	/* a source resumes a target by it: it must be there, whole, from a target */
+	if (!strcmp(want, "target") && peer->version >= 4 &&
+	    (!peer->has_instance || peer->instance.len != CTL_INSTANCE_LEN)) {
+		snprintf(why, why_len, "the target's instance id is %s", peer->has_instance ? "malformed" : "missing");
+		return -1;
+	}
+	if (!strcmp(want, "source") && peer->has_instance) {
+		snprintf(why, why_len, "a source sent a target's instance id");
+		return -1;
+	}
 	return 0;
+}
+
+void ctl_heartbeat_build(RdmaCtlMsg *msg, RdmaHeartbeat *hb, uint32_t seq)
+{
+	rdma_ctl_msg__init(msg);
+	rdma_heartbeat__init(hb);
+	hb->has_seq = 1;
+	hb->seq = seq;
+	msg->body_case = RDMA_CTL_MSG__BODY_HEARTBEAT;
+	msg->heartbeat = hb;
 }
 
 int ctl_hello_compat(const RdmaHello *peer, const struct ctl_self *self, char *why, size_t why_len)
@@ -131,6 +157,7 @@ static int ctl_validate(const RdmaCtlMsg *msg, char *why, size_t why_len)
 	case RDMA_CTL_MSG__BODY_HELLO:
 	case RDMA_CTL_MSG__BODY_TASK_DONE:
 	case RDMA_CTL_MSG__BODY_CLOSE:
+	case RDMA_CTL_MSG__BODY_HEARTBEAT:
 		return 0;
 	case RDMA_CTL_MSG__BODY_AUTH:
 		if (msg->auth->proof.len != CTL_PROOF_LEN) {
@@ -185,6 +212,8 @@ const char *ctl_body_name(RdmaCtlMsg__BodyCase body)
 		return "close";
 	case RDMA_CTL_MSG__BODY_AUTH:
 		return "auth";
+	case RDMA_CTL_MSG__BODY_HEARTBEAT:
+		return "heartbeat";
 	default:
 		return "none";
 	}

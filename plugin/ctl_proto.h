@@ -22,8 +22,12 @@
 /*
  * 2: after the export table the target opens a second connection, the fault lane
  * 3: nonces in the hellos and HMAC proofs of a per-migration key (rdma_auth)
+ * 4: heartbeats both ways; the target's instance id, so that a source which
+ *    lost its target resumes that target only
  */
-#define RDMA_CTL_VERSION 3
+#define RDMA_CTL_VERSION 4
+/* Bytes of a target's instance id */
+#define CTL_INSTANCE_LEN 16
 /* One control message fits one receive slot. */
 #define RDMA_CTL_MAX_MSG (64 * 1024)
 /* Ranges per export chunk, so a chunk always fits RDMA_CTL_MAX_MSG. */
@@ -38,7 +42,8 @@
 struct ctl_self {
 	uint32_t version;
 	uint32_t page_size;
-	const char *role; /* "source" or "target" */
+	const char *role;	 /* "source" or "target" */
+	const uint8_t *instance; /* target: CTL_INSTANCE_LEN bytes, for its daemon's life; source: NULL */
 };
 
 void ctl_self_init(struct ctl_self *self, const char *role);
@@ -59,6 +64,9 @@ int ctl_hello_ident(const RdmaHello *peer, const struct ctl_self *self, char *wh
  * size, byte order.  0, or -1 with @why naming the field and both values.
  */
 int ctl_hello_compat(const RdmaHello *peer, const struct ctl_self *self, char *why, size_t why_len);
+
+/* Fills @msg with a heartbeat. */
+void ctl_heartbeat_build(RdmaCtlMsg *msg, RdmaHeartbeat *hb, uint32_t seq);
 
 /* Fills @msg with a proof (@proof must outlive @msg). */
 void ctl_auth_build(RdmaCtlMsg *msg, RdmaAuth *auth, const uint8_t proof[CTL_PROOF_LEN], bool lane);

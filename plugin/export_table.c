@@ -108,3 +108,23 @@ void export_table_free(struct export_table *t)
 	free(t->tasks);
 	memset(t, 0, sizeof(*t));
 }
+
+bool export_table_same(const struct export_table *a, const struct export_table *b)
+{
+	size_t t, r;
+
+	if (a->nr != b->nr)
+		return false;
+	for (t = 0; t < a->nr; t++) {
+		const struct export_task *x = &a->tasks[t];
+		const struct export_task *y = export_task_get((struct export_table *)b, x->id, 0);
+
+		if (!y || x->nr != y->nr)
+			return false;
+		for (r = 0; r < x->nr; r++)
+			if (x->ranges[r].va != y->ranges[r].va || x->ranges[r].len != y->ranges[r].len ||
+			    x->ranges[r].rkey != y->ranges[r].rkey)
+				return false;
+	}
+	return true;
+}

@@ -48,6 +48,8 @@ int export_task_seal(struct export_task *task);
 /* The range holding @va, or NULL if @va is not exported. */
 const struct export_range *export_lookup(const struct export_table *t, uint32_t id, uint64_t va);
 void export_table_free(struct export_table *t);
+/* Both tables export the same tasks, ranges and rkeys (a reconnection to the same migration). */
+bool export_table_same(const struct export_table *a, const struct export_table *b);
 
 struct iovec;
 /*

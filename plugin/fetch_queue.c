@@ -127,6 +127,8 @@ static int post_one(struct fetch_queue *q, struct fetch_req *r, struct fetch_req
 /* Each queue into its own slots and onto its own QP. */
 static int dispatch(struct fetch_queue *q)
 {
+	if (q->paused)
+		return 0;
 	while (q->fault_q && q->busy_slots - q->busy_bg < q->nr_slots - q->nr_bg)
 		if (post_one(q, q->fault_q, &q->fault_q))
 			return -1;
@@ -210,4 +212,45 @@ bool fq_faults_pending(const struct fetch_queue *q)
 bool fq_busy(const struct fetch_queue *q)
 {
 	return q->fault_q || q->bg_q || q->busy_slots;
+}
+
+static void push_front(struct fetch_queue *q, struct fetch_req *r)
+{
+	struct fetch_req **head = r->fault ? &q->fault_q : &q->bg_q;
+	struct fetch_req **tail = r->fault ? &q->fault_tail : &q->bg_tail;
+
+	r->next = *head;
+	if (!*head)
+		*tail = r;
+	*head = r;
+}
+
+void fq_pause(struct fetch_queue *q)
+{
+	unsigned int s, t;
+
+	q->paused = true;
+	for (s = 0; s < q->nr_slots; s++) {
+		struct fetch_req *r = q->slots[s].req;
+		bool queued;
+
+		if (!r)
+			continue;
+		for (t = s; t < q->nr_slots; t++)
+			if (q->slots[t].req == r)
+				q->slots[t].req = NULL;
+		/* one not fully posted is still at its queue's head */
+		queued = r->next_off != r->len;
+		r->next_off = 0;
+		r->reads_left = 0;
+		if (!queued)
+			push_front(q, r);
+	}
+	q->busy_slots = q->busy_bg = 0;
+}
+
+int fq_resume(struct fetch_queue *q)
+{
+	q->paused = false;
+	return dispatch(q);
 }

@@ -65,6 +65,7 @@ struct fetch_queue {
 	struct fq_slot *slots;
 	struct fetch_req *fault_q, *fault_tail, *bg_q, *bg_tail;
 	unsigned long reads;
+	bool paused; /* no connection: requests wait in their queues */
 };
 
 struct fq_setup {
@@ -88,6 +89,14 @@ int fq_submit(struct fetch_queue *q, unsigned long img_id, unsigned long vaddr, 
 	      bool fault, cr_lazy_pages_complete_t complete, void *priv);
 /* The READ in @slot completed (@ok: successfully); completes its request when it was the last. */
 int fq_read_done(struct fetch_queue *q, unsigned int slot, bool ok);
+/*
+ * The connection is gone, and every READ in flight with it: each request
+ * that had one goes back to the head of its queue, whole, to be posted again
+ * (what had landed is read again: the same bytes).  Nothing is posted until
+ * fq_resume(), on a new connection, posts them all, faults first.
+ */
+void fq_pause(struct fetch_queue *q);
+int fq_resume(struct fetch_queue *q);
 /* A fault is queued or in flight. */
 bool fq_faults_pending(const struct fetch_queue *q);
 /* Anything is queued or in flight. */

@@ -111,9 +111,9 @@ void fetch_stats_report(struct fetch_stats *s, unsigned long reads, double now, 
 	c50 = percentile(s, s->copy_us, 50);
 	pr_info("lazy pages over RDMA: fault_pages=%lu fault_requests=%lu background_pages=%lu background_requests=%lu "
 		"bytes=%llu reads=%lu tasks_done=%lu seconds=%.3f fault_latency_p50_us=%.1f "
-		"fault_latency_p99_us=%.1f\n",
+		"fault_latency_p99_us=%.1f reconnects=%lu paused_ms=%.0f\n",
 		s->fault_pages, s->fault_reqs, s->bg_pages, s->bg_reqs, (unsigned long long)s->bytes, reads,
-		s->tasks_done, secs, p50, p99);
+		s->tasks_done, secs, p50, p99, s->reconnects, s->paused_s * 1e3);
 	log_histogram(s);
 	pr_info("fault latency p50 parts: %.1f us waiting for a slot, %.1f us READ on the wire, %.1f us copy + "
 		"UFFDIO_COPY\n",
@@ -128,9 +128,10 @@ void fetch_stats_report(struct fetch_stats *s, unsigned long reads, double now, 
 	fprintf(f,
 		"transport=rdma\nfault_pages=%lu\nfault_requests=%lu\nbackground_pages=%lu\nbackground_requests=%lu\n"
 		"bytes=%llu\nreads=%lu\ntasks_done=%lu\nseconds=%.6f\nfault_latency_p50_us=%.1f\n"
-		"fault_latency_p99_us=%.1f\nfault_queue_us_p50=%.1f\nfault_read_us_p50=%.1f\nfault_copy_us_p50=%.1f\n",
+		"fault_latency_p99_us=%.1f\nfault_queue_us_p50=%.1f\nfault_read_us_p50=%.1f\nfault_copy_us_p50=%.1f\n"
+		"reconnects=%lu\npaused_ms=%.0f\n",
 		s->fault_pages, s->fault_reqs, s->bg_pages, s->bg_reqs, (unsigned long long)s->bytes, reads,
-		s->tasks_done, secs, p50, p99, q50, w50, c50);
+		s->tasks_done, secs, p50, p99, q50, w50, c50, s->reconnects, s->paused_s * 1e3);
 	if (fclose(f))
 		pr_perror("cannot write %s", path);
 }

@@ -18,6 +18,8 @@ struct fetch_times {
 struct fetch_stats {
 	long page;
 	unsigned long fault_reqs, fault_pages, bg_reqs, bg_pages, tasks_done;
+	unsigned long reconnects; /* connections re-made after a loss */
+	double paused_s;	  /* time spent with no connection */
 	uint64_t bytes;
 	double t_connect, t_progress;
 	uint64_t exported_bytes, progress_bytes; /* for the progress line */

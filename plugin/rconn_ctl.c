@@ -57,6 +57,15 @@ static int free_send_slot(struct rconn *c, int timeout_ms)
 	return (int)slot;
 }
 
+int rconn_send_slots_full(struct rconn *c)
+{
+	const unsigned int all = (1u << RCONN_SEND_SLOTS) - 1;
+
+	if (c->sends_busy == all && rconn_reap_send_cq(c, NULL, 0) < 0)
+		return -1;
+	return c->sends_busy == all;
+}
+
 int rconn_send(struct rconn *c, const void *buf, size_t len, int timeout_ms)
 {
 	struct ibv_sge sge = { .length = (uint32_t)len, .lkey = c->ctl_mr->lkey };

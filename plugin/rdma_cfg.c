@@ -42,6 +42,7 @@ static const struct cfg_param params[] = {
 	P_INT("CRIU_RDMA_ACCEPT_TIMEOUT_MS", accept_timeout_ms, 600000, 1, 86400000, " ms"),
 	P_U32("CRIU_RDMA_READ_SIZE", read_size, 256 * 1024, 4096, 16 << 20, " bytes"),
 	P_INT("CRIU_RDMA_FAULT_SPIN_US", fault_spin_us, 0, 0, 1000000, " us"),
+	P_INT("CRIU_RDMA_RECOVERY_S", recovery_s, 120, 0, 86400, " s"),
 	P_BOOL("CRIU_RDMA_ZERO_COPY", zero_copy, 1),
 	P_STR("CRIU_RDMA_NETNS", CFG_PATH, netns),
 	P_STR("CRIU_RDMA_SECRET", CFG_SECRET, secret),
@@ -216,6 +217,13 @@ int rdma_cfg_session(const struct rdma_cfg *cfg, const char *role, int dirfd, st
 	}
 	pr_info("session key: %zu bytes, from %s\n", out->key.len, from);
 	rdma_cfg_self(cfg, role, &out->self);
+	if (!source) {
+		if (ctl_random(out->instance, sizeof(out->instance))) {
+			pr_perror("no random bytes for the target's instance id");
+			return -1;
+		}
+		out->self.instance = out->instance;
+	}
 	out->s.key = &out->key;
 	out->s.self = &out->self;
 	return 0;

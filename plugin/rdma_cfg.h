@@ -17,7 +17,8 @@
 #include "rdma_conn.h"
 
 struct rdma_cfg {
-	int timeout_ms;		  /* connect and control-message waits */
+	int timeout_ms;		  /* connect and control-message waits; silence that loses a peer */
+	int recovery_s;		  /* how long a lost connection may be re-made (0: never) */
 	int accept_timeout_ms;	  /* source: how long it waits for the target */
 	uint32_t read_size;	  /* target: largest single READ, a multiple of the page size */
 	int fault_spin_us;	  /* target: poll for a fault's READ this long */
@@ -45,6 +46,14 @@ struct rdma_cfg {
  */
 int rdma_cfg_load(struct rdma_cfg *cfg);
 
+/* How often each side sends a heartbeat: a quarter of the silence that loses the peer. */
+static inline int rdma_cfg_heartbeat_ms(const struct rdma_cfg *cfg)
+{
+	int ms = cfg->timeout_ms / 4;
+
+	return ms < 1 ? 1 : ms > 1000 ? 1000 : ms;
+}
+
 /* What this side tells the peer in its hello, test hooks applied. */
 void rdma_cfg_self(const struct rdma_cfg *cfg, const char *role, struct ctl_self *self);
 
@@ -53,6 +62,7 @@ struct rdma_session {
 	struct ctl_key key;
 	struct ctl_self self;
 	struct ctl_session s;
+	uint8_t instance[CTL_INSTANCE_LEN]; /* target: who we are for this daemon's life */
 };
 
 /*

@@ -124,6 +124,8 @@ int rconn_cm_fd(const struct rconn *c);
 
 /* Control messages: one buffer per SEND, at most params.ctl_msg_size bytes. */
 int rconn_send(struct rconn *c, const void *buf, size_t len, int timeout_ms);
+/* Every send slot is still in flight after reaping what completed (or the connection failed: -1). */
+int rconn_send_slots_full(struct rconn *c);
 /*
  * Waits for the next control message; returns its length and points @buf at
  * it (valid until rconn_recv_done()).  0 on timeout, -1 on error or when the

@@ -37,6 +37,11 @@ static struct {
 	/* the session: its key, and what the handshake bound it to */
 	struct rdma_session sess; /* key, hello, binding */
 	unsigned int refused_peers;
+	/* the target that authenticated first: the only one that may resume */
+	uint8_t target[CTL_INSTANCE_LEN];
+	bool have_target;
+	unsigned long reconnects;
+	double paused_s;
 	/* the copy export */
 	double copy_seconds;
 	uint64_t copy_bytes;
@@ -256,27 +261,33 @@ out:
 	return ret;
 }
 
-/* Marks task @id done; true once every exported task is.  An unknown id changes nothing. */
-static bool all_tasks_done(uint32_t id)
+/* True once the target has reported every exported task done (over any of its connections). */
+static bool every_task_done(void)
 {
-	struct export_task *t = export_task_get(&src.table, id, 0);
 	size_t i;
 
-	if (!t)
-		pr_warn("the target reported task %u done, which was not exported\n", id);
-	else
-		t->done = true;
 	for (i = 0; i < src.table.nr; i++)
 		if (!src.table.tasks[i].done)
 			return false;
 	return src.table.nr > 0;
 }
 
+/* Marks task @id done.  An unknown id changes nothing. */
+static void mark_task_done(uint32_t id)
+{
+	struct export_task *t = export_task_get(&src.table, id, 0);
+
+	if (!t)
+		pr_warn("the target reported task %u done, which was not exported\n", id);
+	else
+		t->done = true;
+}
+
 /*
  * Handles one message from the serving target: 1 to go on, 0 when it has
  * closed well, -1 when it failed or broke the protocol.
  */
-static int target_message(const RdmaCtlMsg *m, bool *all_done)
+static int target_message(const RdmaCtlMsg *m)
 {
 	char text[RDMA_CTL_MAX_LOGGED + 4];
 
@@ -292,7 +303,9 @@ static int target_message(const RdmaCtlMsg *m, bool *all_done)
 				m->task_done->pid);
 		else
 			pr_info("target has every page of task %u\n", m->task_done->task_id);
-		*all_done = all_tasks_done(m->task_done->task_id);
+		mark_task_done(m->task_done->task_id);
+		return 1;
+	case RDMA_CTL_MSG__BODY_HEARTBEAT:
 		return 1;
 	default:
 		pr_err("unexpected %s message from the target while serving\n", ctl_body_name(m->body_case));
@@ -300,31 +313,52 @@ static int target_message(const RdmaCtlMsg *m, bool *all_done)
 	}
 }
 
+/* wait_for_target(): the connection is lost, the target may come back */
+#define SERVE_LOST 1
+
+static int lost_target(const char *why)
+{
+	if (every_task_done()) {
+		pr_warn("the target left without its close (%s), after every task had all its pages\n", why);
+		return 0;
+	}
+	pr_warn("lost the target: %s\n", why);
+	return SERVE_LOST;
+}
+
 /*
  * Waits for the target's close; task-done messages are logged on the way.
- * A target that goes without its close has still had every page it needed
- * if every task reported done: the close only carries its final status.
+ * Both sides send a heartbeat every interval, and a target silent for
+ * CRIU_RDMA_TIMEOUT_MS is lost, as is one whose connection fails:
+ * SERVE_LOST, unless every task was done (the close only carries its final
+ * status then).
  */
 static int wait_for_target(void)
 {
-	bool all_done = false;
+	int hb = rdma_cfg_heartbeat_ms(src.cfg);
+	double last_rx = rdma_now(), last_tx = 0;
+	uint32_t beats = 0;
 
 	for (;;) {
 		bool timed_out;
-		RdmaCtlMsg *m = ctl_recv_any(&src.conn, 1000, &timed_out);
+		RdmaCtlMsg *m;
 		int ret;
 
-		if (!m && timed_out)
+		if ((rdma_now() - last_tx) * 1e3 >= hb) {
+			if (ctl_send_heartbeat(&src.conn, ++beats, 0))
+				return lost_target("a heartbeat could not be sent");
+			last_tx = rdma_now();
+		}
+		m = ctl_recv_any(&src.conn, hb, &timed_out);
+		if (!m && timed_out) {
+			if ((rdma_now() - last_rx) * 1e3 > src.cfg->timeout_ms)
+				return lost_target("no heartbeat from the target in CRIU_RDMA_TIMEOUT_MS");
 			continue;
-		if (!m && all_done) {
-			pr_warn("the target left without its close, after every task had all its pages\n");
-			return 0;
 		}
-		if (!m) {
-			pr_err("serving ended before the target had all pages\n");
-			return -1;
-		}
-		ret = target_message(m, &all_done);
+		if (!m)
+			return lost_target("the connection failed");
+		last_rx = rdma_now();
+		ret = target_message(m);
 		ctl_free(m);
 		if (ret <= 0)
 			return ret;
@@ -378,15 +412,31 @@ static void log_export(void)
 		src.copy_seconds, src.copy_bytes ? src.copy_seconds / (src.copy_bytes / 1073741824.0) : 0.0);
 }
 
+/* The first authenticated target is the migration's; after a loss, only it may come back. */
+static bool is_our_target(void)
+{
+	const struct ctl_session *s = &src.sess.s;
+
+	if (!s->has_peer_instance)
+		return false;
+	if (!src.have_target) {
+		memcpy(src.target, s->peer_instance, CTL_INSTANCE_LEN);
+		src.have_target = true;
+		return true;
+	}
+	return !memcmp(src.target, s->peer_instance, CTL_INSTANCE_LEN);
+}
+
 /*
  * Accepts peers until one proves the session key.  One that cannot is let
  * go with everything made for it, and the wait goes on: a stranger at the
  * port must not end the migration.  An authenticated target that cannot
  * work with us (version, page size) ends it.
  */
-static int accept_target(void)
+static int accept_target(int timeout_ms)
 {
-	double deadline = rdma_now() + src.cfg->accept_timeout_ms / 1e3;
+	double deadline = rdma_now() + timeout_ms / 1e3;
+	const char *why;
 	bool proven;
 	int ret;
 
@@ -394,19 +444,24 @@ static int accept_target(void)
 		int left = (int)((deadline - rdma_now()) * 1e3);
 
 		if (left <= 0) {
-			pr_err("no peer proved the session key in %d ms\n", src.cfg->accept_timeout_ms);
+			pr_err("no peer proved the session key in %d ms\n", timeout_ms);
 			return -1;
 		}
 		ret = rconn_accept(&src.conn, left);
 		if (ret && ret != RCONN_PEER_LEFT)
 			return -1;
-		if (!ret && !ctl_handshake(&src.conn, &src.sess.s, src.cfg->timeout_ms, &proven))
-			return 0;
-		if (!ret && proven)
+		why = ret ? "left before its connection was up" : "did not prove the session key";
+		if (!ret && !ctl_handshake(&src.conn, &src.sess.s, src.cfg->timeout_ms, &proven)) {
+			if (is_our_target())
+				return 0;
+			/* a second restore of this migration: it must never run next to the first */
+			why = "is another target of this migration (only the one that started it may resume)";
+			ctl_send_close(&src.conn, "another target is restoring this migration");
+		} else if (!ret && proven) {
 			return -1;
+		}
 		src.refused_peers++;
-		pr_warn("let go of a peer that %s; waiting for the target\n",
-			ret ? "left before its connection was up" : "did not prove the session key");
+		pr_warn("let go of a peer that %s; waiting for the target\n", why);
 		if (rconn_drop_peer(&src.conn))
 			return -1;
 	}
@@ -425,10 +480,45 @@ static int open_lane(void)
 	    ctl_lane_check(&src.conn, &src.sess.s, timeout) || rconn_allow_read(&src.conn, true) ||
 	    ctl_lane_prove(&src.conn, &src.sess.s))
 		return -1;
-	return rconn_stop_listening(&src.conn);
+	/* with recovery the listener stays, for the target to come back (others are refused meanwhile) */
+	return src.cfg->recovery_s ? 0 : rconn_stop_listening(&src.conn);
 }
 
-int source_serve(void)
+/* One connection's service: the table, the lane, then the wait for the end (or a loss). */
+static int serve_connection(void)
+{
+	if (rconn_allow_read(&src.conn, false) || send_export_table() || open_lane())
+		return lost_target("the connection could not be set up");
+	return wait_for_target();
+}
+
+/*
+ * The target is lost: keep the export (and, in CRIU, the frozen tree) for
+ * CRIU_RDMA_RECOVERY_S, for that target to reconnect.  0 once it has, with
+ * the session authenticated again; -1 when the window ran out.
+ */
+static int await_reconnection(void)
+{
+	double t = rdma_now();
+
+	if (!src.cfg->recovery_s) {
+		pr_err("the target is lost and CRIU_RDMA_RECOVERY_S=0: giving up\n");
+		return -1;
+	}
+	pr_warn("keeping the export for up to %d s for the target to reconnect\n", src.cfg->recovery_s);
+	if (rconn_drop_peer(&src.conn))
+		return -1;
+	if (accept_target(src.cfg->recovery_s * 1000)) {
+		pr_err("the target did not come back in %d s: giving up\n", src.cfg->recovery_s);
+		return -1;
+	}
+	src.reconnects++;
+	src.paused_s += rdma_now() - t;
+	pr_info("the target reconnected after %.3f s (reconnection %lu)\n", rdma_now() - t, src.reconnects);
+	return 0;
+}
+
+int source_serve(int *target_started)
 {
 	double t0, mib;
 	int ret = -1;
@@ -437,14 +527,19 @@ int source_serve(void)
 	write_source_stats();
 	mib = (src.copy_bytes + src.zc_bytes) / 1048576.0;
 	t0 = rdma_now();
-	if (accept_target())
+	if (accept_target(src.cfg->accept_timeout_ms))
 		goto out;
-	/* the target then opens its fault lane, a second connection */
-	if (rconn_allow_read(&src.conn, false) || send_export_table() || open_lane())
-		goto out;
+	/* it proved the key after it got the restored tasks' uffds: it is restoring */
+	*target_started = 1;
 	pr_info("serving %.1f MiB to the authenticated target with one-sided READs\n", mib);
-	ret = wait_for_target();
-	pr_info("target finished after %.3f s; releasing %.1f MiB\n", rdma_now() - t0, mib);
+	/* the target then opens its fault lane, a second connection */
+	while ((ret = serve_connection()) == SERVE_LOST)
+		if (await_reconnection()) {
+			ret = -1;
+			break;
+		}
+	pr_info("target %s after %.3f s (%lu reconnections, %.3f s without a connection); releasing %.1f MiB\n",
+		ret ? "failed" : "finished", rdma_now() - t0, src.reconnects, src.paused_s, mib);
 out:
 	if (src.refused_peers || src.conn.refused_requests)
 		pr_warn("refused %u unauthenticated peers and %lu connect requests\n", src.refused_peers,

@@ -12,7 +12,7 @@ int source_listen(const struct rdma_cfg *cfg, const char *addr, unsigned short p
 int source_export_in_place(int img_id, int pid, const struct iovec *iovs, unsigned int nr, cr_task_ioctls_t run,
 			   void *task);
 int source_export(int img_id, const struct iovec *iovs, unsigned int nr, cr_lazy_pages_read_t read, void *priv);
-int source_serve(void);
+int source_serve(int *target_started);
 /* Idempotent: after serving, and from the plugin's fini when a dump failed. */
 void source_release(void);
 

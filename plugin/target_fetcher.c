@@ -5,9 +5,11 @@
  * this file connects, takes the export table, posts the READs the queue
  * asks for and feeds their completions back.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "ctl_io.h"
@@ -18,25 +20,41 @@
 #include "rdma_util.h"
 #include "target_fetcher.h"
 
-/* The target's whole state: one connection to one source. */
+struct done_report {
+	uint32_t id, pid;
+};
+
+/* The target's whole state: one connection to one source (re-made after a loss). */
 static struct {
 	const struct rdma_cfg *cfg;
+	char *addr;
+	unsigned short port;
 	struct rconn conn;
 	struct rdma_session sess; /* key, hello, binding */
 	struct export_table table;
 	struct fetch_queue q;
 	struct fetch_stats stats;
 	struct ibv_mr *pool_mr;
-	int epfd;
+	int epfd, timerfd;
 	double fault_spin; /* seconds a fault polls for its READs */
 	bool failed;
-} tf = { .epfd = -1 };
+	/* liveness: when we last heard from the source and last sent it a beat */
+	double last_rx, last_tx;
+	uint32_t beats;
+	/* recovery: no connection since pause_start; the next attempt at next_try */
+	bool paused;
+	double pause_start, next_try;
+	/* task-done reports, told again on a new connection */
+	struct done_report *done;
+	size_t nr_done;
+} tf = { .epfd = -1, .timerfd = -1 };
 
 static int release(void);
 
-static int recv_export_table(void)
+/* The export table into @into; -1 if it is not a well-formed one. */
+static int recv_export_table(struct export_table *into)
 {
-	struct ctl_export_rx rx = { .table = &tf.table };
+	struct ctl_export_rx rx = { .table = into };
 	char why[256];
 
 	while (!rx.last) {
@@ -60,27 +78,45 @@ static int recv_export_table(void)
 	return 0;
 }
 
+/*
+ * The export table of a new connection after a loss must be the one we
+ * have: the same migration's memory, still registered as it was.  -2 if it
+ * is not (nothing to resume there), -1 if it did not arrive.
+ */
+static int recheck_export_table(void)
+{
+	struct export_table fresh = {};
+	int ret = recv_export_table(&fresh);
+
+	if (!ret && !export_table_same(&tf.table, &fresh)) {
+		pr_err("the source at %s:%u now exports other memory: not the migration we resume\n", tf.addr, tf.port);
+		ret = -2;
+	}
+	export_table_free(&fresh);
+	return ret;
+}
+
 /* The main connection, authenticated both ways, and the export table. */
-static int open_session(const char *addr, unsigned short port)
+static int open_session(bool again)
 {
 	int timeout = tf.cfg->timeout_ms;
 	bool proven;
 
-	if (rconn_connect(&tf.conn, &CTL_RCONN_PARAMS(tf.cfg->netns, tf.cfg->fail, false), addr, port, timeout))
+	if (rconn_connect(&tf.conn, &CTL_RCONN_PARAMS(tf.cfg->netns, tf.cfg->fail, false), tf.addr, tf.port, timeout))
 		return -1;
 	if (ctl_handshake(&tf.conn, &tf.sess.s, timeout, &proven))
-		return -1;
-	return recv_export_table();
+		return proven ? -2 : -1;
+	return again ? recheck_export_table() : recv_export_table(&tf.table);
 }
 
 /* The fault lane: its request carries the session's token, then both prove the key for it. */
-static int open_lane(const char *addr, unsigned short port)
+static int open_lane(void)
 {
 	uint8_t token[CTL_PROOF_LEN];
 	int timeout = tf.cfg->timeout_ms;
 
 	ctl_lane_token(&tf.sess.s, token);
-	if (rconn_connect_lane(&tf.conn, addr, port, token, sizeof(token), timeout))
+	if (rconn_connect_lane(&tf.conn, tf.addr, tf.port, token, sizeof(token), timeout))
 		return -1;
 	if (ctl_lane_prove(&tf.conn, &tf.sess.s) || ctl_lane_check(&tf.conn, &tf.sess.s, timeout))
 		return -1;
@@ -92,6 +128,17 @@ static int post_read(void *ctx, bool lane, unsigned int slot, void *local, uint6
 	struct ibv_mr *mr = ctx;
 
 	return rconn_post_read(&tf.conn, lane, local, mr->lkey, raddr, rkey, len, slot);
+}
+
+static int register_pool(void)
+{
+	tf.pool_mr = rconn_reg(&tf.conn, tf.q.pool, fq_pool_size(&tf.q), IBV_ACCESS_LOCAL_WRITE);
+	if (!tf.pool_mr) {
+		pr_perror("cannot register the staging pool");
+		return -1;
+	}
+	tf.q.post_ctx = tf.pool_mr;
+	return 0;
 }
 
 static int setup_queue(void)
@@ -108,30 +155,58 @@ static int setup_queue(void)
 	};
 
 	tf.fault_spin = tf.cfg->fault_spin_us / 1e6;
-	if (fq_init(&tf.q, &s))
-		return -1;
-	tf.pool_mr = rconn_reg(&tf.conn, tf.q.pool, fq_pool_size(&tf.q), IBV_ACCESS_LOCAL_WRITE);
-	if (!tf.pool_mr) {
-		pr_perror("cannot register the staging pool");
-		return -1;
-	}
-	tf.q.post_ctx = tf.pool_mr;
-	return 0;
+	return fq_init(&tf.q, &s);
 }
 
-static int setup_epoll(int *event_fd)
+/* The connection's fds join the one CRIU polls: READ completions and connection events. */
+static int watch_conn(void)
 {
 	struct epoll_event ev = { .events = EPOLLIN };
 
-	/* One fd for CRIU's loop: READ completions and connection events. */
-	tf.epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (tf.epfd < 0 || epoll_ctl(tf.epfd, EPOLL_CTL_ADD, rconn_completion_fd(&tf.conn), &ev) ||
+	if (epoll_ctl(tf.epfd, EPOLL_CTL_ADD, rconn_completion_fd(&tf.conn), &ev) ||
 	    epoll_ctl(tf.epfd, EPOLL_CTL_ADD, rconn_cm_fd(&tf.conn), &ev)) {
+		pr_perror("cannot watch the connection");
+		return -1;
+	}
+	return 0;
+}
+
+/* One fd for CRIU's loop: the connection's fds and the heartbeat timer. */
+static int setup_epoll(int *event_fd)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	long ms = rdma_cfg_heartbeat_ms(tf.cfg);
+	struct itimerspec its = {
+		.it_interval = { .tv_sec = ms / 1000, .tv_nsec = ms % 1000 * 1000000 },
+		.it_value = { .tv_sec = ms / 1000, .tv_nsec = ms % 1000 * 1000000 },
+	};
+
+	tf.epfd = epoll_create1(EPOLL_CLOEXEC);
+	tf.timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (tf.epfd < 0 || tf.timerfd < 0 || timerfd_settime(tf.timerfd, 0, &its, NULL) ||
+	    epoll_ctl(tf.epfd, EPOLL_CTL_ADD, tf.timerfd, &ev)) {
 		pr_perror("cannot set up the event fd");
 		return -1;
 	}
 	*event_fd = tf.epfd;
-	return 0;
+	return watch_conn();
+}
+
+/* Lets the connection go (not the queue, the table or the stats): after a loss, or at the end. */
+static int drop_conn(void)
+{
+	int ret = 0;
+
+	if (tf.epfd >= 0 && tf.conn.id) {
+		epoll_ctl(tf.epfd, EPOLL_CTL_DEL, rconn_completion_fd(&tf.conn), NULL);
+		epoll_ctl(tf.epfd, EPOLL_CTL_DEL, rconn_cm_fd(&tf.conn), NULL);
+	}
+	if (tf.pool_mr && rconn_dereg(tf.pool_mr, "the staging pool's region"))
+		ret = -1;
+	tf.pool_mr = NULL;
+	if (rconn_close(&tf.conn))
+		ret = -1;
+	return ret;
 }
 
 int target_connect(const struct rdma_cfg *cfg, const char *addr, unsigned short port, int *event_fd)
@@ -141,19 +216,53 @@ int target_connect(const struct rdma_cfg *cfg, const char *addr, unsigned short 
 		pr_err("--rdma needs --address and --port of the source\n");
 		return -1;
 	}
-	if (fetch_stats_init(&tf.stats, sysconf(_SC_PAGESIZE), rdma_now()))
+	tf.addr = strdup(addr);
+	tf.port = port;
+	if (!tf.addr || fetch_stats_init(&tf.stats, sysconf(_SC_PAGESIZE), rdma_now()))
 		return -1;
 	/* the key is in the image directory the restore reads (or a setting) */
-	if (rdma_cfg_session(cfg, "target", criu_get_image_dir(), &tf.sess) || open_session(addr, port) ||
-	    open_lane(addr, port) || setup_queue() || setup_epoll(event_fd)) {
+	if (rdma_cfg_session(cfg, "target", criu_get_image_dir(), &tf.sess) || open_session(false) || open_lane() ||
+	    setup_queue() || register_pool() || setup_epoll(event_fd)) {
 		/* nothing to serve: release it all now, whatever CRIU does next */
 		tf.failed = true;
 		release();
 		return -1;
 	}
+	tf.last_rx = tf.last_tx = rdma_now();
 	pr_info("source exports %zu task(s); READs of up to %u KiB, %u background and %u fault READs in flight\n",
 		tf.table.nr, tf.q.read_size >> 10, tf.q.nr_bg, tf.q.nr_slots - tf.q.nr_bg);
+	pr_info("heartbeat every %d ms; a source silent for %d ms is lost; reconnecting for up to %d s after a loss\n",
+		rdma_cfg_heartbeat_ms(cfg), cfg->timeout_ms, cfg->recovery_s);
 	return 0;
+}
+
+/*
+ * The connection is lost (@why): pause.  Faulting tasks stay blocked in
+ * their faults, every request is kept, and reconnection is tried until
+ * CRIU_RDMA_RECOVERY_S runs out.  -1 if recovery is off.
+ */
+static int lose_conn(const char *why)
+{
+	if (tf.paused)
+		return 0;
+	if (!tf.cfg->recovery_s) {
+		pr_err("lost the connection to the source: %s (CRIU_RDMA_RECOVERY_S=0: no reconnection)\n", why);
+		return -1;
+	}
+	pr_warn("lost the connection to the source: %s; paused (faulting tasks wait), reconnecting for up to %d s\n",
+		why, tf.cfg->recovery_s);
+	tf.paused = true;
+	tf.pause_start = tf.next_try = rdma_now();
+	fq_pause(&tf.q);
+	drop_conn();
+	return 0;
+}
+
+/* READ errors that a new connection cures; others (access, length) are the peer's or ours. */
+static bool link_error(enum ibv_wc_status st)
+{
+	return st == IBV_WC_RETRY_EXC_ERR || st == IBV_WC_RNR_RETRY_EXC_ERR || st == IBV_WC_WR_FLUSH_ERR ||
+	       st == IBV_WC_RESP_TIMEOUT_ERR || st == IBV_WC_REM_ABORT_ERR || st == IBV_WC_FATAL_ERR;
 }
 
 static int reap(int timeout_ms)
@@ -162,18 +271,125 @@ static int reap(int timeout_ms)
 	int n, i;
 
 	n = rconn_poll(&tf.conn, wc, 32, timeout_ms);
-	if (n < 0 || (n == 0 && tf.conn.peer_gone)) {
-		pr_err("lost the connection to the source\n");
-		return -1;
-	}
+	if (n < 0 || (n == 0 && tf.conn.peer_gone))
+		return lose_conn(tf.conn.peer_gone ? "the source disconnected" : "the connection failed");
 	for (i = 0; i < n; i++) {
 		bool ok = wc[i].status == IBV_WC_SUCCESS;
 
-		if (!ok)
+		if (!ok) {
 			pr_err("READ in slot %llu: %s\n", (unsigned long long)wc[i].wr_id,
 			       ibv_wc_status_str(wc[i].status));
+			if (link_error(wc[i].status))
+				return lose_conn(ibv_wc_status_str(wc[i].status));
+		}
 		if (fq_read_done(&tf.q, (unsigned int)wc[i].wr_id, ok))
 			return -1;
+	}
+	return 0;
+}
+
+/* Tells the source every task that has all its pages (again, on a new connection). */
+static int send_task_done(size_t i)
+{
+	return ctl_send_task_done(&tf.conn, tf.done[i].id, tf.done[i].pid);
+}
+
+/*
+ * While paused: one attempt to reconnect, at most once a second (each may
+ * take up to CRIU_RDMA_TIMEOUT_MS), until the window runs out (-1).  A
+ * reconnection authenticates again and must find the same export table;
+ * then every pending READ is posted again.
+ */
+static int try_resume(void)
+{
+	double now = rdma_now(), paused;
+	size_t i;
+	int ret;
+
+	if (now - tf.pause_start > tf.cfg->recovery_s) {
+		pr_err("could not reconnect to the source at %s:%u in %d s: giving up\n", tf.addr, tf.port,
+		       tf.cfg->recovery_s);
+		return -1;
+	}
+	if (now < tf.next_try)
+		return 0;
+	tf.next_try = now + 1.0;
+	ret = open_session(true);
+	if (!ret)
+		ret = open_lane();
+	if (!ret)
+		ret = register_pool();
+	if (!ret)
+		ret = watch_conn();
+	for (i = 0; !ret && i < tf.nr_done; i++)
+		ret = send_task_done(i);
+	if (ret) {
+		drop_conn();
+		/* a source that authenticated but refuses us, or exports other memory, will not change */
+		return ret == -2 ? -1 : 0;
+	}
+	paused = rdma_now() - tf.pause_start;
+	tf.stats.paused_s += paused;
+	tf.stats.reconnects++;
+	tf.paused = false;
+	tf.last_rx = tf.last_tx = rdma_now();
+	pr_info("reconnected to the source after %.3f s paused (reconnection %lu); posting the pending READs again\n",
+		paused, tf.stats.reconnects);
+	return fq_resume(&tf.q);
+}
+
+/* A message from the source while serving: 0 to go on, -1 if it ended the session. */
+static int source_message(const RdmaCtlMsg *m)
+{
+	char text[RDMA_CTL_MAX_LOGGED + 4];
+
+	switch (m->body_case) {
+	case RDMA_CTL_MSG__BODY_HEARTBEAT:
+		return 0;
+	case RDMA_CTL_MSG__BODY_CLOSE:
+		pr_err("the source ended the session: %s\n",
+		       m->close->error ? ctl_printable(m->close->error, text, sizeof(text)) : "(no reason)");
+		return -1;
+	default:
+		pr_err("unexpected %s message from the source while serving\n", ctl_body_name(m->body_case));
+		return -1;
+	}
+}
+
+/* Every heartbeat interval: hear the source, judge its silence, send our beat. */
+static int tick(void)
+{
+	int timeout = tf.cfg->timeout_ms;
+	double now;
+
+	if (tf.paused)
+		return try_resume();
+	for (;;) {
+		bool timed_out;
+		RdmaCtlMsg *m = ctl_recv_any(&tf.conn, 0, &timed_out);
+		int ret;
+
+		if (!m && timed_out)
+			break;
+		if (!m)
+			return lose_conn("the control channel failed");
+		ret = source_message(m);
+		ctl_free(m);
+		if (ret)
+			return -1;
+		tf.last_rx = rdma_now();
+	}
+	now = rdma_now();
+	if ((now - tf.last_rx) * 1e3 > timeout) {
+		char why[64];
+
+		snprintf(why, sizeof(why), "no heartbeat from the source for %.0f ms", (now - tf.last_rx) * 1e3);
+		return lose_conn(why);
+	}
+	if ((now - tf.last_tx) * 1e3 >= rdma_cfg_heartbeat_ms(tf.cfg)) {
+		if (ctl_send_heartbeat(&tf.conn, ++tf.beats, 0))
+			return lose_conn("a heartbeat could not be sent");
+		tf.last_tx = now;
 	}
 	return 0;
 }
@@ -189,11 +405,27 @@ static int spin_for_faults(void)
 {
 	double end = rdma_now() + tf.fault_spin;
 
-	while (fq_faults_pending(&tf.q)) {
+	while (!tf.paused && fq_faults_pending(&tf.q)) {
 		if (reap(0))
 			return -1;
 		if (rdma_now() > end)
 			break;
+	}
+	return 0;
+}
+
+/* Until the queue is empty: READs reaped, or, paused, reconnection tried. */
+static int wait_idle(void)
+{
+	while (fq_busy(&tf.q)) {
+		if (tf.paused) {
+			if (try_resume())
+				return -1;
+			if (tf.paused)
+				usleep(100000);
+		} else if (reap(1000)) {
+			return -1;
+		}
 	}
 	return 0;
 }
@@ -213,9 +445,8 @@ int target_fetch(unsigned long img_id, unsigned long vaddr, unsigned long nr_pag
 	if (flags & CR_LAZY_FETCH_ASYNC)
 		return 0;
 	/* Synchronous: wait for this request (and whatever completes meanwhile). */
-	while (fq_busy(&tf.q))
-		if (reap(1000))
-			goto fail;
+	if (wait_idle())
+		goto fail;
 	return 0;
 fail:
 	tf.failed = true;
@@ -225,27 +456,50 @@ fail:
 /* CRIU has every page of a restored task: the source hears of it (progress). */
 int target_task_done(unsigned long img_id, int pid)
 {
+	void *grown = realloc(tf.done, (tf.nr_done + 1) * sizeof(*tf.done));
+
 	tf.stats.tasks_done++;
 	pr_info("task %lu (pid %d) has all its pages\n", img_id, pid);
-	if (tf.failed || ctl_send_task_done(&tf.conn, (uint32_t)img_id, (uint32_t)pid)) {
+	if (tf.failed || !grown) {
 		pr_err("cannot tell the source that task %lu is complete\n", img_id);
 		return -1;
 	}
+	tf.done = grown;
+	tf.done[tf.nr_done].id = (uint32_t)img_id;
+	tf.done[tf.nr_done++].pid = (uint32_t)pid;
+	/* paused: told on the new connection */
+	if (!tf.paused && send_task_done(tf.nr_done - 1) && lose_conn("a task-done report could not be sent"))
+		goto fail;
 	return 0;
+fail:
+	tf.failed = true;
+	return -1;
 }
 
+/* 0, or 1 when the heartbeat timer fired (CRIU then re-checks its own clocks); -1 on failure. */
 int target_event(void)
 {
+	uint64_t ticks;
+	bool ticked;
+
+	if (tf.failed)
+		return -1;
+	ticked = read(tf.timerfd, &ticks, sizeof(ticks)) == sizeof(ticks);
+	if (ticked && tick())
+		goto fail;
+	if (tf.paused)
+		return ticked;
 	if (rconn_check_peer(&tf.conn)) {
-		pr_err("the source disconnected\n");
-		tf.failed = true;
-		return -1;
+		if (lose_conn("the source disconnected"))
+			goto fail;
+		return ticked;
 	}
-	if (rconn_ack_completion(&tf.conn) || reap(0)) {
-		tf.failed = true;
-		return -1;
-	}
-	return 0;
+	if (rconn_ack_completion(&tf.conn) || reap(0))
+		goto fail;
+	return ticked;
+fail:
+	tf.failed = true;
+	return -1;
 }
 
 /* The source ends well only on our close: it must arrive before the QP goes. */
@@ -262,25 +516,32 @@ static void send_close(int status)
 /* Releases everything, in reverse order of set-up; idempotent.  -1 if anything failed (logged). */
 static int release(void)
 {
-	int ret = 0;
+	int ret = drop_conn();
 
+	if (tf.timerfd >= 0 && close(tf.timerfd))
+		pr_perror("cannot close the heartbeat timer");
+	tf.timerfd = -1;
 	if (tf.epfd >= 0 && close(tf.epfd))
 		pr_perror("cannot close the event fd");
 	tf.epfd = -1;
-	if (tf.pool_mr && rconn_dereg(tf.pool_mr, "the staging pool's region"))
-		ret = -1;
-	tf.pool_mr = NULL;
-	if (rconn_close(&tf.conn))
-		ret = -1;
 	fq_fini(&tf.q);
 	export_table_free(&tf.table);
 	fetch_stats_fini(&tf.stats);
 	memset(&tf.sess.key, 0, sizeof(tf.sess.key));
+	free(tf.done);
+	tf.done = NULL;
+	tf.nr_done = 0;
+	free(tf.addr);
+	tf.addr = NULL;
 	return ret;
 }
 
 int target_disconnect(int status)
 {
+	/* every page is in, but the source must still hear so: reconnect within the window for that */
+	while (!status && !tf.failed && tf.paused && !try_resume())
+		if (tf.paused)
+			usleep(100000);
 	if (tf.stats.lat_us)
 		fetch_stats_report(&tf.stats, tf.q.reads, rdma_now(), tf.cfg->stats);
 	send_close(status);

@@ -68,17 +68,20 @@ static void expect_words(const char *why, const char *word)
 static void test_hello_roundtrip(void)
 {
 	struct ctl_self self, peer;
-	uint8_t nonce[CTL_NONCE_LEN], mark[4];
+	uint8_t nonce[CTL_NONCE_LEN], mark[4], instance[CTL_INSTANCE_LEN];
 	char why[256] = "";
 	RdmaCtlMsg *m;
 
 	ctl_self_init(&self, "source");
-	CHECK(self.version == RDMA_CTL_VERSION && RDMA_CTL_VERSION == 3);
+	CHECK(self.version == RDMA_CTL_VERSION && RDMA_CTL_VERSION == 4);
 	CHECK(self.page_size == (uint32_t)sysconf(_SC_PAGESIZE));
 	CHECK(!strcmp(self.role, "source"));
 	CHECK(!strcmp(ctl_peer_role(&self), "target"));
 	ctl_self_init(&peer, "target");
 	CHECK(!strcmp(ctl_peer_role(&peer), "source"));
+	CHECK(!self.instance && !peer.instance);
+	fill_nonce(instance, sizeof(instance), 0x77);
+	peer.instance = instance;
 
 	fill_nonce(nonce, sizeof(nonce), 0x11);
 	m = hello_roundtrip(&self, nonce);
@@ -99,9 +102,11 @@ static void test_hello_roundtrip(void)
 	CHECK(ctl_hello_compat(m->hello, &self, why, sizeof(why)) == 0);
 	ctl_free(m);
 
-	/* and the other way round */
+	/* and the other way round: the target's instance id travels whole */
 	m = hello_roundtrip(&peer, nonce);
 	CHECK(m && ctl_hello_ident(m->hello, &self, why, sizeof(why)) == 0);
+	CHECK(m && m->hello->has_instance && m->hello->instance.len == CTL_INSTANCE_LEN &&
+	      !memcmp(m->hello->instance.data, instance, CTL_INSTANCE_LEN));
 	ctl_free(m);
 }
 
@@ -125,6 +130,42 @@ static void expect_refusal(hello_check_fn check, const RdmaHello *hello, const s
 	CHECK(printable_only(why));
 	expect_words(why, word);
 	ctl_free(m);
+}
+
+/* A source resumes a target by its instance id: it must be there, whole, and only from a target. */
+static void test_hello_instance(void)
+{
+	uint8_t nonce[CTL_NONCE_LEN], instance[CTL_INSTANCE_LEN + 1];
+	struct ctl_self source, target;
+	RdmaHello hello;
+	RdmaCtlMsg msg;
+
+	ctl_self_init(&source, "source");
+	ctl_self_init(&target, "target");
+	fill_nonce(nonce, sizeof(nonce), 0x21);
+	fill_nonce(instance, sizeof(instance), 0x42);
+
+	/* a target without one */
+	ctl_hello_build(&msg, &hello, &target, nonce);
+	expect_refusal(ctl_hello_ident, &hello, &source, "instance id is missing");
+	/* one byte short or long */
+	target.instance = instance;
+	ctl_hello_build(&msg, &hello, &target, nonce);
+	hello.instance.len = CTL_INSTANCE_LEN - 1;
+	expect_refusal(ctl_hello_ident, &hello, &source, "malformed");
+	hello.instance.len = CTL_INSTANCE_LEN + 1;
+	expect_refusal(ctl_hello_ident, &hello, &source, "malformed");
+	hello.instance.len = 0;
+	expect_refusal(ctl_hello_ident, &hello, &source, "malformed");
+	/* a v3 target has none: it is refused later, by version (ctl_hello_compat) */
+	hello.instance.len = CTL_INSTANCE_LEN;
+	hello.has_instance = 0;
+	hello.version = 3;
+	CHECK(ctl_hello_ident(&hello, &source, (char[64]){ 0 }, 64) == 0);
+	/* a source that sends one */
+	source.instance = instance;
+	ctl_hello_build(&msg, &hello, &source, nonce);
+	expect_refusal(ctl_hello_ident, &hello, &target, "source sent a target's instance id");
 }
 
 static void test_hello_ident(void)
@@ -791,6 +832,7 @@ static void test_malformed(void)
 int main(void)
 {
 	test_hello_roundtrip();
+	test_hello_instance();
 	test_hello_ident();
 	test_hello_v2();
 	test_hello_compat();

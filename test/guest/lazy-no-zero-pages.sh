@@ -1,0 +1,96 @@
+#!/bin/bash
+# A migration that cannot finish kills the restored task; it never lets it
+# run on pages that did not arrive (they would read back as zeros), and it
+# never leaves the source tree running next to the restored one.  In one
+# guest, while the restored task reads its memory page by page and the pages
+# come only by fault (the background pull held back):
+#  A. TCP: the source's page server is killed -> the restored task is killed;
+#  B. TCP: the target's lazy-pages daemon is SIGKILLed (it cannot clean up)
+#     -> its guard kills the restored task; the source, which has served
+#     the target, kills its frozen tree instead of resuming it;
+#  C. RDMA: the same as B over the RDMA transport.
+# Without the guard the restored task reads zeros and reports FAIL; without
+# the dump's rule the source tree runs on.
+set -u
+# the RDMA source waits this long for a lost target to come back
+export CRIU_RDMA_TIMEOUT_MS=2000 CRIU_RDMA_RECOVERY_S=5
+top=$PWD
+criu=$top/build/criu
+plugins=$top/build/plugin
+failed=0
+fail() { echo "FAIL: $*"; failed=1; }
+
+state() { awk '/^State:/ { print $2 }' /proc/$1/status 2>/dev/null; }
+wait_gone() { # PID SECONDS
+	for _ in $(seq $(( $2 * 10 ))); do [ -z "$(state $1)" ] || [ "$(state $1)" = Z ] && return 0; sleep 0.1; done
+	return 1
+}
+wait_log() { # FILE PATTERN
+	for _ in $(seq 600); do grep -q "$2" $1 2>/dev/null && return 0; sleep 0.1; done
+	return 1
+}
+
+# run_case NAME TRANSPORT(tcp|rdma) KILL(source|target) PORT
+run_case() {
+	local name=$1 transport=$2 victim=$3 port=$4 d pid dump lazy restored t0 rdma=
+	[ $transport = rdma ] && rdma=--rdma
+	d=$(mktemp -d /tmp/nozero.XXXXXX)
+	mkdir $d/img
+	unshare -p -f setsid $top/build/test/tools/lazy-pattern $d 64 < /dev/null > $d/workload.log 2>&1 &
+	for _ in $(seq 300); do [ -f $d/ready ] && break; sleep 0.1; done
+	pid=$(pgrep -f "^$top/build/test/tools/lazy-pattern $d" | head -n 1)
+	$criu dump -t $pid -D $d/img --lazy-pages $rdma --address $CRR_IP --port $port --libdir $plugins \
+		-o dump.log -v4 &
+	dump=$!
+	wait_log $d/img/dump.log "Starting lazy pages server\|export: " || fail "$name: dump did not serve"
+	sleep 1
+	# only faults fetch pages: the task is half-way through its memory when the kill comes
+	$criu lazy-pages --page-server $rdma --address $CRR_IP --port $port -D $d/img --libdir $plugins \
+		--lazy-background-delay 600000 -o lazy.log -v4 &
+	lazy=$!
+	for _ in $(seq 300); do [ -S $d/img/lazy-pages.socket ] && break; sleep 0.1; done
+	$criu restore --lazy-pages -D $d/img -d --pidfile $d/restored.pid --libdir $plugins -o restore.log -v4 ||
+		fail "$name: restore"
+	restored=$(cat $d/restored.pid)
+	[ -n "$(state $restored)" ] || fail "$name: no restored task"
+	touch $d/check
+	sleep 2
+	[ -f $d/result ] && fail "$name: the task read all its memory before the kill; the case proves nothing"
+	t0=$(date +%s%N)
+	if [ $victim = source ]; then
+		kill -9 $dump
+		# a killed dump leaves its tree to run on: it is not the copy under test
+		kill -9 $pid
+	else
+		kill -9 $lazy
+	fi
+	wait_gone $restored 60 || fail "$name: the restored task still runs after the migration failed ($(state $restored))"
+	echo "$name: restored task gone $(( ($(date +%s%N) - t0) / 1000000 )) ms after the kill"
+	if [ -f $d/result ]; then
+		cat $d/result
+		grep -q ^FAIL $d/result && fail "$name: the restored task read memory that never arrived"
+		# the source's copy is killed (A: by us; B, C: by its dump), the restored one too
+		grep -q ^OK $d/result && fail "$name: a copy of the task ran on to the end"
+	fi
+	dmesg | grep "lazy-pattern\[$restored\]" && fail "$name: the restored task crashed on memory that never arrived" 
+	grep "lazy-pages-guard" $d/img/lazy.log | head -3
+	grep -q "still misses lazy pages .*killing it" $d/img/lazy.log || fail "$name: no message naming the killed task"
+	if [ $victim = target ]; then
+		timeout ${CRR_SOURCE_GIVEUP_S:-60} tail --pid=$dump -f /dev/null || fail "$name: the source hangs"
+		wait $dump && fail "$name: the source dump claims success"
+		grep "killing the dumped tree" $d/img/dump.log || fail "$name: the source did not say it kills its tree"
+		wait_gone $pid 10 || fail "$name: the source tree runs on next to the restored one ($(state $pid))"
+		[ $transport = rdma ] && ! grep -q "cannot release" $d/img/dump.log || true
+	else
+		timeout 60 tail --pid=$lazy -f /dev/null || fail "$name: the target daemon hangs"
+		wait $lazy && fail "$name: the target daemon claims success"
+	fi
+	kill -9 $dump $lazy $pid $restored 2>/dev/null
+	echo "case $name done"
+}
+
+run_case tcp-source-killed tcp source 7580
+run_case tcp-target-killed tcp target 7581
+run_case rdma-target-killed rdma target 7582
+
+[ $failed -eq 0 ] && echo "PASS: no zero pages, no second copy" || exit 1

@@ -1,0 +1,59 @@
+#!/bin/bash
+# Source host of the link-cut tests (the target host cuts and restores the
+# link; see linkcut-target.sh for the cases).  For each case it dumps a
+# pattern workload with --lazy-pages --rdma and checks its side:
+#  fault, pull: the cut is shorter than the recovery window: the dump ends
+#    well after the target reconnected, the frozen tree is gone;
+#  long: the cut outlasts the window: the dump fails within the target's
+#    silence limit + the window, the frozen tree is killed (the target ran
+#    it: never resumed), and nothing of ours stays in the RDMA device.
+set -u
+top=$PWD
+criu=$top/build/criu
+base=$top/build/pair-shared
+failed=0
+fail() { echo "FAIL: $*"; failed=1; }
+# per-device resource counts (the kernel's own GSI QP included): equal before and after a case
+resources() { rdma resource show | sed 's/^[0-9]*: //'; }
+
+run_case() { # NAME PORT MIB RECOVERY_S
+	local name=$1 port=$2 mib=$3 recovery=$4 d pid rc before t0 t1
+	d=$base/$name
+	mkdir -p $d/img
+	before=$(resources)
+	unshare -p -f setsid $top/build/test/tools/lazy-pattern $d $mib < /dev/null > /dev/null 2>&1 &
+	for _ in $(seq 600); do [ -f $d/ready ] && break; sleep 0.1; done
+	pid=$(pgrep -f "^$top/build/test/tools/lazy-pattern $d" | head -n 1)
+	[ -n "$pid" ] || { fail "$name: workload did not start"; return; }
+	t0=$(date +%s%N)
+	CRIU_RDMA_TIMEOUT_MS=2000 CRIU_RDMA_RECOVERY_S=$recovery CRIU_RDMA_ACCEPT_TIMEOUT_MS=300000 \
+		timeout 300 $criu dump -t $pid -D $d/img --lazy-pages --rdma --address $CRR_IP --port $port \
+		--libdir $top/build/plugin -o dump.log -v4
+	rc=$?
+	t1=$(date +%s%N)
+	grep "lost the target\|keeping the export\|reconnected after\|did not come back\|killing the dumped\|target finished\|target failed" \
+		$d/img/dump.log | sed "s/^/source $name: /"
+	if [ $name = long ]; then
+		[ $rc -ne 0 ] || fail "$name: the dump claims success although the target never came back"
+		grep -q "did not come back in $recovery s" $d/img/dump.log || fail "$name: no clear message"
+		grep -q "killing the dumped tree" $d/img/dump.log || fail "$name: the source tree was not killed"
+		# from the loss to giving up: the window, give or take a heartbeat
+		awk -v r=$recovery '/lost the target/ && !a { a = substr($1, 2) + 0 }
+			/did not come back/ { b = substr($1, 2) + 0 }
+			END { printf "source long: lost -> gave up in %.2f s (window %d s)\n", b - a, r
+			      if (b - a > r + 3) exit 1 }' $d/img/dump.log || fail "$name: gave up late"
+	else
+		[ $rc -eq 0 ] || { fail "$name: dump exited $rc"; tail -n 30 $d/img/dump.log; }
+		grep -q "the target reconnected after" $d/img/dump.log || fail "$name: no reconnection seen"
+	fi
+	sleep 0.5
+	kill -0 $pid 2> /dev/null && fail "$name: the frozen source copy is still alive"
+	[ "$(resources)" = "$before" ] || fail "$name: RDMA resources left: $(resources) (before: $before)"
+	echo "source $name: dump ended after $(( (t1 - t0) / 1000000 )) ms, exit $rc"
+	touch $d/source-done
+}
+
+run_case fault 7600 32 60
+run_case pull 7601 128 60
+run_case long 7602 128 8
+[ $failed -eq 0 ] && echo "PASS: source side of the link cuts" || exit 1

@@ -1,0 +1,90 @@
+#!/bin/bash
+# Target host of the link-cut tests: it restores each case's workload with
+# 'criu lazy-pages --rdma' and cuts the link to the source by dropping
+# RoCE's UDP port 4791 both ways, then restores it:
+#  fault: a 5 s cut while the task faults page after page (no background
+#    pull): the migration pauses, reconnects and completes, every page right;
+#  pull: a 5 s cut during the background pull: the same;
+#  long: a cut that outlasts CRIU_RDMA_RECOVERY_S on both sides: the daemon
+#    gives up with a clear message and the restored task is killed -- it
+#    never reads a page that did not arrive -- and nothing is left behind.
+set -u
+top=$PWD
+criu=$top/build/criu
+base=$top/build/pair-shared
+failed=0
+fail() { echo "FAIL: $*"; failed=1; }
+cut() {
+	iptables -I INPUT -p udp --dport 4791 -j DROP
+	iptables -I OUTPUT -p udp --dport 4791 -j DROP
+}
+uncut() {
+	iptables -D INPUT -p udp --dport 4791 -j DROP
+	iptables -D OUTPUT -p udp --dport 4791 -j DROP
+}
+state() { awk '/^State:/ { print $2 }' /proc/$1/status 2>/dev/null; }
+resources() { rdma resource show | sed 's/^[0-9]*: //'; }
+
+run_case() { # NAME PORT RECOVERY_S CUT_S
+	local name=$1 port=$2 recovery=$3 cut_s=$4 d work lazy rc restored before delay=
+	d=$base/$name
+	work=/tmp/linkcut-$name
+	mkdir -p $work
+	for _ in $(seq 3000); do grep -q "export: " $d/img/dump.log 2>/dev/null && break; sleep 0.1; done
+	grep -q "export: " $d/img/dump.log 2>/dev/null || { fail "$name: the source never exported"; return; }
+	before=$(resources)
+	# fault: no background pull for a while, so the pages come by faults
+	[ $name = fault ] && delay="--lazy-background-delay 30000"
+	CRIU_RDMA_TIMEOUT_MS=2000 CRIU_RDMA_RECOVERY_S=$recovery CRIU_RDMA_STATS=$work/stats \
+		$criu lazy-pages --page-server --rdma --address $CRR_PEER --port $port -D $d/img -W $work \
+		--libdir $top/build/plugin $delay -o lazy.log -v4 &
+	lazy=$!
+	for _ in $(seq 600); do [ -S $work/lazy-pages.socket ] && break; sleep 0.1; done
+	$criu restore --lazy-pages -D $d/img -W $work -d --pidfile $work/restored.pid -o restore.log -v4 ||
+		{ fail "$name: restore"; tail -n 20 $work/restore.log; return; }
+	restored=$(cat $work/restored.pid)
+	[ $name = pull ] || touch $d/check
+	sleep 1.5
+	[ -f $d/result ] && fail "$name: the task had all its memory before the cut; the case proves nothing"
+	echo "target $name: cutting the link for $cut_s s"
+	cut
+	sleep $cut_s
+	uncut
+	echo "target $name: link restored"
+	timeout 120 tail --pid=$lazy -f /dev/null || fail "$name: the daemon hangs"
+	wait $lazy
+	rc=$?
+	cp $work/lazy.log $work/restore.log $d/ 2> /dev/null
+	grep "lost the connection\|reconnected\|giving up\|lazy-pages-guard\|lazy pages over RDMA" $work/lazy.log |
+		sed "s/^/target $name: /"
+	if [ $name = long ]; then
+		[ $rc -ne 0 ] || fail "$name: the daemon claims success"
+		grep -q "could not reconnect to the source .* in $recovery s: giving up" $work/lazy.log ||
+			fail "$name: no clear message"
+		for _ in $(seq 100); do [ -z "$(state $restored)" ] && break; sleep 0.1; done
+		[ -z "$(state $restored)" ] || fail "$name: the restored task runs on without its memory"
+		grep -q "still misses lazy pages .*killing it" $work/lazy.log || fail "$name: the killed task is not named"
+		[ -f $d/result ] && grep -q ^FAIL $d/result && fail "$name: the task read memory that never arrived"
+		dmesg | grep "lazy-pattern\[$restored\]" && fail "$name: the task crashed on memory that never arrived"
+	else
+		[ $rc -eq 0 ] || { fail "$name: lazy-pages exited $rc"; tail -n 30 $work/lazy.log; }
+		[ $name = pull ] && touch $d/check
+		for _ in $(seq 600); do [ -f $d/result ] && break; sleep 0.1; done
+		echo "target $name: $(cat $d/result 2>/dev/null)"
+		grep -q ^OK $d/result || fail "$name: restored memory differs"
+		sed "s/^/target $name: /" $work/stats | grep "reconnects\|paused\|pages"
+		. $work/stats
+		[ "${reconnects:-0}" -ge 1 ] || fail "$name: no reconnection counted"
+		[ "${fault_pages:-0}" -gt 0 ] || fail "$name: no page came by a fault over RDMA"
+		[ $name = pull ] && { [ "${background_pages:-0}" -gt 0 ] || fail "$name: no background pages"; }
+	fi
+	sleep 0.5
+	[ "$(resources)" = "$before" ] || fail "$name: RDMA resources left: $(resources) (before: $before)"
+	# the next case starts once the source has checked its side
+	for _ in $(seq 600); do [ -f $d/source-done ] && break; sleep 0.1; done
+}
+
+run_case fault 7600 60 5
+run_case pull 7601 60 5
+run_case long 7602 8 14
+[ $failed -eq 0 ] && echo "PASS: target side of the link cuts" || exit 1
