@@ -495,6 +495,55 @@ static void test_free_reuse(void)
 	CHECK(memcmp(&t, &zero, sizeof(t)) == 0);
 }
 
+/* Builds the table a source would send: tasks in @order, each with two ranges. */
+static void build(struct export_table *t, const uint32_t *order, size_t n, uint32_t rkey_bump, uint64_t len_bump)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		struct export_task *task = export_task_get(t, order[i], 1);
+
+		CHECK(task && add(task, order[i] * 0x100000ULL, PAGE, order[i]) == 0);
+		CHECK(task && add(task, order[i] * 0x100000ULL + 8 * PAGE, 2 * PAGE + (i ? 0 : len_bump),
+				  order[i] + 100 + (i ? 0 : rkey_bump)) == 0);
+		CHECK(task && export_task_seal(task) == 0);
+	}
+}
+
+/* A reconnection resumes only a source that exports exactly what it did. */
+static void test_same(void)
+{
+	static const uint32_t ids[] = { 1, 2, 3 }, shuffled[] = { 3, 1, 2 }, fewer[] = { 1, 2 }, other[] = { 1, 2, 4 };
+	struct export_table a = { 0 }, b = { 0 };
+
+	build(&a, ids, 3, 0, 0);
+	build(&b, shuffled, 3, 0, 0);
+	CHECK(export_table_same(&a, &a));
+	CHECK(export_table_same(&a, &b) && export_table_same(&b, &a));
+	export_table_free(&b);
+	build(&b, fewer, 2, 0, 0);
+	CHECK(!export_table_same(&a, &b) && !export_table_same(&b, &a));
+	export_table_free(&b);
+	build(&b, other, 3, 0, 0);
+	CHECK(!export_table_same(&a, &b));
+	export_table_free(&b);
+	/* one rkey differs (memory registered again), or one length */
+	build(&b, ids, 3, 1, 0);
+	CHECK(!export_table_same(&a, &b));
+	export_table_free(&b);
+	build(&b, ids, 3, 0, PAGE);
+	CHECK(!export_table_same(&a, &b));
+	export_table_free(&b);
+	/* a task with a range more */
+	build(&b, ids, 3, 0, 0);
+	CHECK(add(&b.tasks[1], 0x900000ULL, PAGE, 9) == 0 && export_task_seal(&b.tasks[1]) == 0);
+	CHECK(!export_table_same(&a, &b));
+	export_table_free(&b);
+	CHECK(!export_table_same(&a, &b));
+	export_table_free(&a);
+	CHECK(export_table_same(&a, &b));
+}
+
 int main(void)
 {
 	test_task_get();
@@ -506,5 +555,6 @@ int main(void)
 	test_lookup_many();
 	test_next_run();
 	test_free_reuse();
+	test_same();
 	return check_report("export_table");
 }

@@ -886,6 +886,64 @@ static void test_random(void)
 	fetch_stats_fini(&st);
 }
 
+/*
+ * Connections lost at random moments: every READ on the wire is lost with
+ * it (some of a request's READs may have landed, others not).  While paused
+ * nothing is posted, whatever is submitted; after fq_resume() every request
+ * completes exactly once, with exactly the source's bytes.
+ */
+static void test_pause(void)
+{
+	enum { NR_BG = 3, NR_FAULT = 2, TOTAL = 400, MAX_OPEN = 10 };
+	struct fetch_queue q;
+	unsigned int step, pauses = 0, lost = 0, posted_paused = 0;
+	bool paused = false;
+
+	if (setup(&q, NR_BG, NR_FAULT, 2 * PAGE, NULL))
+		return;
+	for (step = 0; (cr.nr_subs < TOTAL || fp.nr_out || paused || fq_busy(&q)) && step < 100 * TOTAL; step++) {
+		unsigned int r = rng() % 16, before = fp.nr;
+
+		clock_now = step * 1e-6;
+		if (paused) {
+			if (r < 4) {
+				CHECK(fq_resume(&q) == 0);
+				paused = false;
+			} else if (cr.nr_subs < TOTAL && not_done(false) < MAX_OPEN) {
+				bool fault = rng() % 2;
+
+				CHECK(submit(&q, T1, VA_A + (rng() % 12) * PAGE, 1 + rng() % 4, fault) == 0);
+				posted_paused += fp.nr != before;
+			}
+			continue;
+		}
+		if (r == 0 && fp.nr_out) {
+			/* the link goes: what is on the wire never lands */
+			while (fp.nr_out) {
+				fp.r[fp.out[--fp.nr_out]].done = true;
+				lost++;
+			}
+			fp.out_bg = fp.out_fault = 0;
+			fq_pause(&q);
+			CHECK(q.busy_slots == 0 && q.busy_bg == 0);
+			paused = true;
+			pauses++;
+		} else if (r < 8 && cr.nr_subs < TOTAL && not_done(false) < MAX_OPEN) {
+			bool fault = rng() % 3 == 0;
+
+			CHECK(submit(&q, fault ? T2 : T1, fault ? VA_D : VA_A + (rng() % 8) * PAGE,
+				     fault ? 1 + rng() % PG_D : 1 + rng() % 8, fault) == 0);
+		} else if (fp.nr_out) {
+			CHECK(land(&q, fp.out[rng() % fp.nr_out], true) == 0);
+		}
+	}
+	CHECK(pauses > 10 && lost > pauses);
+	CHECK(posted_paused == 0);
+	CHECK(cr.nr_subs == TOTAL && cr.nr_done == TOTAL && not_done(false) == 0);
+	CHECK(!fq_busy(&q));
+	teardown(&q);
+}
+
 static int add_range(uint32_t id, uint64_t va, uint64_t pages, uint32_t rkey)
 {
 	struct export_task *task = export_task_get(&table, id, 1);
@@ -926,6 +984,7 @@ int main(void)
 	test_stats();
 	test_fini();
 	test_random();
+	test_pause();
 
 	for (i = 0; i < 3; i++)
 		free(bufs[i].buf);

@@ -22,6 +22,7 @@ static const char *const names[] = {
 	"CRIU_RDMA_ACCEPT_TIMEOUT_MS",
 	"CRIU_RDMA_READ_SIZE",
 	"CRIU_RDMA_FAULT_SPIN_US",
+	"CRIU_RDMA_RECOVERY_S",
 	"CRIU_RDMA_ZERO_COPY",
 	"CRIU_RDMA_NETNS",
 	"CRIU_RDMA_SECRET",
@@ -111,6 +112,7 @@ static void test_defaults(void)
 	CHECK(cfg.accept_timeout_ms == 600000);
 	CHECK(cfg.read_size == 262144);
 	CHECK(cfg.fault_spin_us == 0);
+	CHECK(cfg.recovery_s == 120);
 	CHECK(cfg.zero_copy == true);
 	CHECK(cfg.netns == NULL && cfg.secret == NULL && cfg.stats == NULL && cfg.source_stats == NULL);
 	CHECK(cfg.fake_version == 0 && cfg.fake_page_size == 0);
@@ -122,6 +124,7 @@ static void test_defaults(void)
 	CHECK(logged("param CRIU_RDMA_TIMEOUT_MS=10000\n"));
 	CHECK(logged("param CRIU_RDMA_ACCEPT_TIMEOUT_MS=600000\n"));
 	CHECK(logged("param CRIU_RDMA_FAULT_SPIN_US=0\n"));
+	CHECK(logged("param CRIU_RDMA_RECOVERY_S=120\n"));
 	CHECK(logged("param CRIU_RDMA_ZERO_COPY=1\n"));
 	CHECK(logged("param CRIU_RDMA_NETNS=(unset)\n"));
 	CHECK(logged("param CRIU_RDMA_SECRET=(unset)\n"));
@@ -150,6 +153,7 @@ static void test_ints(void)
 		{ "CRIU_RDMA_TIMEOUT_MS", 1, 3600000, offsetof(struct rdma_cfg, timeout_ms) },
 		{ "CRIU_RDMA_ACCEPT_TIMEOUT_MS", 1, 86400000, offsetof(struct rdma_cfg, accept_timeout_ms) },
 		{ "CRIU_RDMA_FAULT_SPIN_US", 0, 1000000, offsetof(struct rdma_cfg, fault_spin_us) },
+		{ "CRIU_RDMA_RECOVERY_S", 0, 86400, offsetof(struct rdma_cfg, recovery_s) },
 	};
 	static const char *const not_numbers[] = { "abc", "12abc", "12 ", "1.5",
 						   "0x",  "--1",   "1e3", "99999999999999999999" };
@@ -397,12 +401,28 @@ static void test_self(void)
 	CHECK(self.version == 3 && self.page_size == (uint32_t)sysconf(_SC_PAGESIZE));
 }
 
+/* A heartbeat every quarter of the silence that loses the peer, within [1 ms, 1 s]. */
+static void test_heartbeat(void)
+{
+	struct rdma_cfg cfg = { 0 };
+
+	cfg.timeout_ms = 2000;
+	CHECK(rdma_cfg_heartbeat_ms(&cfg) == 500);
+	cfg.timeout_ms = 10000;
+	CHECK(rdma_cfg_heartbeat_ms(&cfg) == 1000);
+	cfg.timeout_ms = 3;
+	CHECK(rdma_cfg_heartbeat_ms(&cfg) == 1);
+	cfg.timeout_ms = 1;
+	CHECK(rdma_cfg_heartbeat_ms(&cfg) == 1);
+}
+
 int main(void)
 {
 	/* info lines on, so the values in force are logged */
 	setenv("CRIU_RDMA_LOGLEVEL", "4", 1);
 
 	test_defaults();
+	test_heartbeat();
 	test_ints();
 	test_u32s();
 	test_read_size();
