@@ -132,6 +132,7 @@ guest_single() {
 		test/guest/lazy-rdma-fault-around.sh \
 		test/guest/lazy-tcp.sh \
 		test/guest/lazy-failures.sh \
+		test/guest/lazy-no-zero-pages.sh \
 		test/guest/rogue-peer.sh
 	local rc=$?
 	cat "$out/guest/job.log"
@@ -173,6 +174,20 @@ guest_pair_migrate() {
 	return $rc
 }
 
+# Link cuts between the two guests (RoCE's UDP port dropped): short ones
+# during faults, during the pull and under 64 tasks x 8 threads are
+# survived (pause, reconnect, every page right); one longer than the
+# recovery window ends both sides cleanly, the restored task killed.
+guest_linkcut() {
+	rm -rf build/pair-shared
+	mkdir -p build/pair-shared
+	test/vm/run-guest.sh --timeout 1200 --out "$out/linkcut" --pair \
+		test/guest/linkcut-source.sh test/guest/linkcut-target.sh
+	local rc=$?
+	cat "$out/linkcut/source/job.log" "$out/linkcut/target/job.log"
+	return $rc
+}
+
 # The main job's scenario, small: Redis migrated between two guests over RDMA
 # and over TCP; asserts the integrity checks (digest, acknowledged writes,
 # client errors, source released), not the timings.
@@ -193,6 +208,7 @@ if stage deps scripts/install-deps.sh && stage build build; then
 		stage zdtm-build test/zdtm/build-zdtm.sh && stage guest-zdtm guest_zdtm
 		stage guest-pair guest_pair
 		stage guest-pair-migrate guest_pair_migrate
+		stage guest-linkcut guest_linkcut
 		stage guest-redis guest_redis
 	fi
 fi

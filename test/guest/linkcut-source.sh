@@ -4,6 +4,7 @@
 # pattern workload with --lazy-pages --rdma and checks its side:
 #  fault, pull: the cut is shorter than the recovery window: the dump ends
 #    well after the target reconnected, the frozen tree is gone;
+#  load: as fault + pull, with 64 tasks of 8 threads each faulting at once;
 #  long: the cut outlasts the window: the dump fails within the target's
 #    silence limit + the window, the frozen tree is killed (the target ran
 #    it: never resumed), and nothing of ours stays in the RDMA device.
@@ -16,14 +17,15 @@ fail() { echo "FAIL: $*"; failed=1; }
 # per-device resource counts (the kernel's own GSI QP included): equal before and after a case
 resources() { rdma resource show | sed 's/^[0-9]*: //'; }
 
-run_case() { # NAME PORT MIB RECOVERY_S
-	local name=$1 port=$2 mib=$3 recovery=$4 d pid rc before t0 t1
+run_case() { # NAME PORT RECOVERY_S WORKLOAD ARGS...
+	local name=$1 port=$2 recovery=$3 workload=$4 d pid rc before t0 t1
+	shift 4
 	d=$base/$name
 	mkdir -p $d/img
 	before=$(resources)
-	unshare -p -f setsid $top/build/test/tools/lazy-pattern $d $mib < /dev/null > /dev/null 2>&1 &
-	for _ in $(seq 600); do [ -f $d/ready ] && break; sleep 0.1; done
-	pid=$(pgrep -f "^$top/build/test/tools/lazy-pattern $d" | head -n 1)
+	unshare -p -f setsid $top/build/test/tools/$workload $d "$@" < /dev/null > $d/workload.log 2>&1 &
+	for _ in $(seq 1200); do [ -f $d/ready ] && break; sleep 0.1; done
+	pid=$(pgrep -f "^$top/build/test/tools/$workload $d" | head -n 1)
 	[ -n "$pid" ] || { fail "$name: workload did not start"; return; }
 	t0=$(date +%s%N)
 	CRIU_RDMA_TIMEOUT_MS=2000 CRIU_RDMA_RECOVERY_S=$recovery CRIU_RDMA_ACCEPT_TIMEOUT_MS=300000 \
@@ -53,7 +55,9 @@ run_case() { # NAME PORT MIB RECOVERY_S
 	touch $d/source-done
 }
 
-run_case fault 7600 32 60
-run_case pull 7601 128 60
-run_case long 7602 128 8
+run_case fault 7600 60 lazy-pattern 32
+run_case pull 7601 60 lazy-pattern 128
+# 64 tasks x 8 threads faulting at once on 4 MiB each, the pull running
+run_case load 7603 60 lazy-load 64 8 4
+run_case long 7602 8 lazy-pattern 128
 [ $failed -eq 0 ] && echo "PASS: source side of the link cuts" || exit 1
