@@ -2,13 +2,13 @@
 # A migration that cannot finish kills the restored task; it never lets it
 # run on pages that did not arrive (they would read back as zeros), and it
 # never leaves the source tree running next to the restored one.  In one
-# guest, while the restored task reads its memory page by page and the pages
-# come only by fault (the background pull held back):
-#  A. TCP: the source's page server is killed -> the restored task is killed;
-#  B. TCP: the target's lazy-pages daemon is SIGKILLed (it cannot clean up)
-#     -> its guard kills the restored task; the source, which has served
-#     the target, kills its frozen tree instead of resuming it;
-#  C. RDMA: the same as B over the RDMA transport.
+# guest, while the restored task reads its memory page by page:
+#  A. TCP, pages by fault only (background pull held back): the source's
+#     page server is killed -> the restored task is killed;
+#  B. TCP, mid-pull: the target's lazy-pages daemon is SIGKILLed (it cannot
+#     clean up) -> its guard kills the restored task; the source, which has
+#     served the target, kills its frozen tree instead of resuming it;
+#  C. RDMA, mid-pull: the same as B over the RDMA transport.
 # Without the guard the restored task reads zeros and reports FAIL; without
 # the dump's rule the source tree runs on.
 set -u
@@ -30,23 +30,24 @@ wait_log() { # FILE PATTERN
 	return 1
 }
 
-# run_case NAME TRANSPORT(tcp|rdma) KILL(source|target) PORT
+# run_case NAME TRANSPORT(tcp|rdma) KILL(source|target) PORT MIB [DELAY_MS]
 run_case() {
-	local name=$1 transport=$2 victim=$3 port=$4 d pid dump lazy restored t0 rdma=
+	local name=$1 transport=$2 victim=$3 port=$4 mib=$5 delay= d pid dump lazy restored t0 rdma= before
+	[ -n "${6:-}" ] && delay="--lazy-background-delay $6"
 	[ $transport = rdma ] && rdma=--rdma
 	d=$(mktemp -d /tmp/nozero.XXXXXX)
 	mkdir $d/img
-	unshare -p -f setsid $top/build/test/tools/lazy-pattern $d 64 < /dev/null > $d/workload.log 2>&1 &
+	before=$(rdma resource show | sed 's/^[0-9]*: //')
+	unshare -p -f setsid $top/build/test/tools/lazy-pattern $d $mib < /dev/null > $d/workload.log 2>&1 &
 	for _ in $(seq 300); do [ -f $d/ready ] && break; sleep 0.1; done
 	pid=$(pgrep -f "^$top/build/test/tools/lazy-pattern $d" | head -n 1)
 	$criu dump -t $pid -D $d/img --lazy-pages $rdma --address $CRR_IP --port $port --libdir $plugins \
 		-o dump.log -v4 &
 	dump=$!
-	wait_log $d/img/dump.log "Starting lazy pages server\|export: " || fail "$name: dump did not serve"
+	wait_log $d/img/dump.log "Starting lazy pages server\|MiB zero-copy from" || fail "$name: dump did not serve"
 	sleep 1
-	# only faults fetch pages: the task is half-way through its memory when the kill comes
 	$criu lazy-pages --page-server $rdma --address $CRR_IP --port $port -D $d/img --libdir $plugins \
-		--lazy-background-delay 600000 -o lazy.log -v4 &
+		$delay -o lazy.log -v4 &
 	lazy=$!
 	for _ in $(seq 300); do [ -S $d/img/lazy-pages.socket ] && break; sleep 0.1; done
 	$criu restore --lazy-pages -D $d/img -d --pidfile $d/restored.pid --libdir $plugins -o restore.log -v4 ||
@@ -54,7 +55,7 @@ run_case() {
 	restored=$(cat $d/restored.pid)
 	[ -n "$(state $restored)" ] || fail "$name: no restored task"
 	touch $d/check
-	sleep 2
+	sleep 1
 	[ -f $d/result ] && fail "$name: the task read all its memory before the kill; the case proves nothing"
 	t0=$(date +%s%N)
 	if [ $victim = source ]; then
@@ -86,11 +87,18 @@ run_case() {
 		wait $lazy && fail "$name: the target daemon claims success"
 	fi
 	kill -9 $dump $lazy $pid $restored 2>/dev/null
+	sleep 0.5
+	# nothing left behind: no CRIU process (the guard included), no RDMA resources
+	pgrep -a -f "criu (dump|lazy-pages|restore)" && fail "$name: a CRIU process is left"
+	[ "$(rdma resource show | sed 's/^[0-9]*: //')" = "$before" ] ||
+		fail "$name: RDMA resources left: $(rdma resource show)"
 	echo "case $name done"
 }
 
-run_case tcp-source-killed tcp source 7580
-run_case tcp-target-killed tcp target 7581
-run_case rdma-target-killed rdma target 7582
+# only faults fetch pages here: the task is part-way through its memory when the kill comes
+run_case tcp-source-killed tcp source 7580 64 600000
+# the background pull runs (256 MiB: seconds of it) while the task reads
+run_case tcp-target-killed tcp target 7581 256
+run_case rdma-target-killed rdma target 7582 256
 
 [ $failed -eq 0 ] && echo "PASS: no zero pages, no second copy" || exit 1

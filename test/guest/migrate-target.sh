@@ -7,10 +7,10 @@ top=$PWD
 shared=$top/build/pair-shared
 criu=$top/build/criu
 for _ in $(seq 1800); do
-	grep -q "export: " $shared/img/dump.log 2>/dev/null && break
+	grep -q "MiB zero-copy from" $shared/img/dump.log 2>/dev/null && break
 	sleep 0.1
 done
-grep -q "export: " $shared/img/dump.log 2>/dev/null || { echo "FAIL: source never exported"; exit 1; }
+grep -q "MiB zero-copy from" $shared/img/dump.log 2>/dev/null || { echo "FAIL: source never served"; exit 1; }
 export CRIU_RDMA_STATS=/tmp/rdma-stats
 # the daemon's unix socket and logs live in a local work dir (not on 9p/NFS)
 work=/tmp/criu-work

@@ -4,7 +4,11 @@
 # writing and reading; once over RDMA and once over CRIU's TCP page server,
 # and print the two side by side.
 #
-#   migrate-redis.sh [--mib N] [--transports "rdma tcp"] [--out DIR]
+#   migrate-redis.sh [--mib N] [--transports "rdma tcp"] [--cut S] [--out DIR]
+#
+# --cut S: the target host drops RoCE's UDP port both ways for S seconds
+# shortly after the restore, while pages stream; the RDMA run must then
+# pause, reconnect (counted) and pass every check all the same.
 #
 # Checks (exit status): DEBUG DIGEST before the freeze equals the target's
 # once all pages are in, every acknowledged write is readable on the target,
@@ -17,13 +21,15 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
 mib=64
 transports="rdma tcp"
+cut=
 out=$top/build/redis
 while [ $# -gt 0 ]; do
 	case $1 in
 	--mib) mib=$2; shift 2 ;;
 	--transports) transports=$2; shift 2 ;;
+	--cut) cut=$2; shift 2 ;;
 	--out) out=$2; shift 2 ;;
-	*) sed -n '2,15p' "$0" >&2; exit 2 ;;
+	*) sed -n '2,19p' "$0" >&2; exit 2 ;;
 	esac
 done
 mkdir -p "$out"
@@ -40,6 +46,7 @@ run_one() {
 	mkdir -p "$shared"
 	echo "$mib" > "$shared/mib"
 	echo "$t" > "$shared/transport"
+	[ -n "$cut" ] && echo "$cut" > "$shared/cut"
 	test/vm/run-guest.sh --timeout "${CRR_REDIS_TIMEOUT:-1800}" --out "$out/$t" --pair \
 		test/redis/redis-source.sh test/redis/redis-target.sh || rc=$?
 	cat "$out/$t/source/job.log" "$out/$t/target/job.log"
@@ -51,7 +58,7 @@ run_one() {
 report_one() {
 	local t=$1 s=$out/$t/shared
 	local fault_pages=- background_pages=- fault_latency_p50_us=- fault_latency_p99_us=- tcp_page_server_used=1
-	local fault_requests_uffd=-
+	local fault_requests_uffd=- reconnects=0 paused_ms=-
 	echo "--- $t"
 	[ -f "$s/target.env" ] && . "$s/target.env"
 	[ -f "$s/digest-source" ] && [ "$(cat "$s/digest-source")" = "$(cat "$s/digest-target" 2> /dev/null)" ]
@@ -83,6 +90,10 @@ EOF
 		[ "$fault_pages" != - ] && [ "$fault_pages" -gt 0 ] && [ "$background_pages" -gt 0 ] &&
 			[ "$tcp_page_server_used" = 0 ]
 		check $? "pages came over RDMA (fault $fault_pages, background $background_pages), none over TCP"
+		if [ -n "$cut" ]; then
+			[ "${reconnects:-0}" -ge 1 ]
+			check $? "the link was cut for $cut s and the migration reconnected (reconnects ${reconnects:-0}, paused ${paused_ms:-?} ms)"
+		fi
 	fi
 	{
 		echo "downtime=$downtime_s"

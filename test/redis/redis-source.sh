@@ -42,6 +42,7 @@ echo "source: digest before the freeze $(cat $shared/digest-source)"
 rdma=
 [ "$transport" = rdma ] && rdma="--rdma --libdir $top/build/plugin"
 export CRIU_RDMA_ACCEPT_TIMEOUT_MS=300000
+[ -f $shared/cut ] && export CRIU_RDMA_TIMEOUT_MS=2000
 date +%s.%N > $shared/t-freeze
 # --tcp-close: the client's connection is not migrated; it reconnects to the target
 $criu dump -t $pid -D $shared/img --lazy-pages $rdma --address $CRR_IP --port 7600 --tcp-close \

@@ -18,7 +18,7 @@ client=$!
 touch $shared/client-running
 # the dump writes its images, then serves
 for _ in $(seq 3000); do
-	grep -q "export: \|Starting lazy pages server" $shared/img/dump.log 2> /dev/null && break
+	grep -q "MiB zero-copy from\|Starting lazy pages server" $shared/img/dump.log 2> /dev/null && break
 	[ -e $shared/source-failed ] && fail "the source failed"
 	sleep 0.1
 done
@@ -26,6 +26,8 @@ sleep 0.5
 rdma=
 [ "$transport" = rdma ] && rdma="--rdma --libdir $top/build/plugin"
 export CRIU_RDMA_STATS=/tmp/rdma-stats
+# a link cut must be noticed (and survived) well within the test
+[ -f $shared/cut ] && export CRIU_RDMA_TIMEOUT_MS=2000
 work=/tmp/criu-work
 mkdir -p $work
 $criu lazy-pages --page-server $rdma --address $CRR_PEER --port 7600 -D $shared/img -W $work \
@@ -36,6 +38,19 @@ $criu restore --lazy-pages -D $shared/img -W $work -d --tcp-close -o restore.log
 	tail -n 30 $work/restore.log; fail "restore"; }
 date +%s.%N > $shared/t-restored
 touch $shared/switch
+if [ -f $shared/cut ]; then
+	# RoCE's UDP port dropped both ways while pages stream, then back
+	(
+		sleep 1
+		echo "target: cutting the link for $(cat $shared/cut) s"
+		iptables -I INPUT -p udp --dport 4791 -j DROP
+		iptables -I OUTPUT -p udp --dport 4791 -j DROP
+		sleep "$(cat $shared/cut)"
+		iptables -D INPUT -p udp --dport 4791 -j DROP
+		iptables -D OUTPUT -p udp --dport 4791 -j DROP
+		echo "target: link restored"
+	) &
+fi
 # progress while pages stream: the transport's own lines, else CRIU's
 while kill -0 $lazy 2> /dev/null; do
 	sleep 5
@@ -43,6 +58,7 @@ while kill -0 $lazy 2> /dev/null; do
 	[ -n "$line" ] && echo "target: $line"
 done
 wait $lazy || { tail -n 30 $work/lazy.log; fail "lazy-pages daemon"; }
+grep -a "lost the connection\|reconnected to" $work/lazy.log | sed 's/^([0-9. ]*) /target: /'
 date +%s.%N > $shared/t-all-in
 redis-cli -h 127.0.0.1 DEBUG DIGEST > $shared/digest-target
 touch $shared/stop
