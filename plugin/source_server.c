@@ -489,6 +489,8 @@ static int serve_connection(void)
 {
 	if (rconn_allow_read(&src.conn, false) || send_export_table() || open_lane())
 		return lost_target("the connection could not be set up");
+	pr_info("serving %.1f MiB to the authenticated target with one-sided READs%s\n",
+		(src.copy_bytes + src.zc_bytes) / 1048576.0, src.reconnects ? " (again)" : "");
 	return wait_for_target();
 }
 
@@ -531,7 +533,6 @@ int source_serve(int *target_started)
 		goto out;
 	/* it proved the key after it got the restored tasks' uffds: it is restoring */
 	*target_started = 1;
-	pr_info("serving %.1f MiB to the authenticated target with one-sided READs\n", mib);
 	/* the target then opens its fault lane, a second connection */
 	while ((ret = serve_connection()) == SERVE_LOST)
 		if (await_reconnection()) {

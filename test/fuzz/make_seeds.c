@@ -25,14 +25,18 @@ static void save(const char *name, const RdmaCtlMsg *m)
 
 static void hellos(void)
 {
-	static const uint8_t nonce[CTL_NONCE_LEN] = { 1, 2, 3 };
+	static const uint8_t nonce[CTL_NONCE_LEN] = { 1, 2, 3 }, instance[CTL_INSTANCE_LEN] = { 4, 5, 6 };
 	struct ctl_self self;
 	RdmaCtlMsg m;
 	RdmaHello h;
 
 	ctl_self_init(&self, "target");
+	self.instance = instance;
 	ctl_hello_build(&m, &h, &self, nonce);
 	save("hello-target", &m);
+	h.instance.len = CTL_INSTANCE_LEN - 1;
+	save("hello-short-instance", &m);
+	h.instance.len = CTL_INSTANCE_LEN;
 	h.role = NULL;
 	save("hello-no-role", &m);
 	h.has_nonce = 0;
@@ -96,6 +100,12 @@ static void others(void)
 	m.body_case = RDMA_CTL_MSG__BODY_CLOSE;
 	m.close = &cl;
 	save("close-error", &m);
+	{
+		RdmaHeartbeat hb;
+
+		ctl_heartbeat_build(&m, &hb, 7);
+		save("heartbeat", &m);
+	}
 }
 
 int main(int argc, char **argv)

@@ -154,6 +154,9 @@ static ssize_t recv_raw(struct attack *a, RdmaCtlMsg__BodyCase want, uint8_t *bu
 	return len;
 }
 
+/* A target's instance id, as a real one sends: the attacks must reach the proof check. */
+static uint8_t instance[CTL_INSTANCE_LEN] = "rogue-instance!";
+
 static int send_hello(struct attack *a, const char *role)
 {
 	uint8_t nonce[CTL_NONCE_LEN];
@@ -163,6 +166,7 @@ static int send_hello(struct attack *a, const char *role)
 
 	ctl_self_init(&self, "target");
 	self.role = role;
+	self.instance = instance;
 	ctl_random(nonce, sizeof(nonce));
 	ctl_hello_build(&msg, &hello, &self, nonce);
 	return ctl_send(&a->c, &msg);
@@ -237,6 +241,7 @@ static int attack_wrong_key(struct attack *a)
 
 	ctl_key_from_secret("not the key of this migration", &key, why, sizeof(why));
 	ctl_self_init(&self, "target");
+	self.instance = instance;
 	s.key = &key;
 	s.self = &self;
 	if (connect_plain(a))
