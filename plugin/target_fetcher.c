@@ -44,6 +44,7 @@ static struct {
 	/* recovery: no connection since pause_start; the next attempt at next_try */
 	bool paused;
 	double pause_start, next_try;
+	int setup_ms; /* each wait of a connection's set-up: CRIU_RDMA_TIMEOUT_MS, or what is left of the window */
 	/* task-done reports, told again on a new connection */
 	struct done_report *done;
 	size_t nr_done;
@@ -58,7 +59,7 @@ static int recv_export_table(struct export_table *into)
 	char why[256];
 
 	while (!rx.last) {
-		RdmaCtlMsg *m = ctl_recv(&tf.conn, RDMA_CTL_MSG__BODY_EXPORT, tf.cfg->timeout_ms);
+		RdmaCtlMsg *m = ctl_recv(&tf.conn, RDMA_CTL_MSG__BODY_EXPORT, tf.setup_ms);
 		int ret;
 
 		if (!m)
@@ -99,7 +100,7 @@ static int recheck_export_table(void)
 /* The main connection, authenticated both ways, and the export table. */
 static int open_session(bool again)
 {
-	int timeout = tf.cfg->timeout_ms;
+	int timeout = tf.setup_ms;
 	bool proven;
 
 	if (rconn_connect(&tf.conn, &CTL_RCONN_PARAMS(tf.cfg->netns, tf.cfg->fail, false), tf.addr, tf.port, timeout))
@@ -113,7 +114,7 @@ static int open_session(bool again)
 static int open_lane(void)
 {
 	uint8_t token[CTL_PROOF_LEN];
-	int timeout = tf.cfg->timeout_ms;
+	int timeout = tf.setup_ms;
 
 	ctl_lane_token(&tf.sess.s, token);
 	if (rconn_connect_lane(&tf.conn, tf.addr, tf.port, token, sizeof(token), timeout))
@@ -218,6 +219,7 @@ int target_connect(const struct rdma_cfg *cfg, const char *addr, unsigned short 
 	}
 	tf.addr = strdup(addr);
 	tf.port = port;
+	tf.setup_ms = cfg->timeout_ms;
 	if (!tf.addr || fetch_stats_init(&tf.stats, sysconf(_SC_PAGESIZE), rdma_now()))
 		return -1;
 	/* the key is in the image directory the restore reads (or a setting) */
@@ -306,7 +308,9 @@ static int try_resume(void)
 	size_t i;
 	int ret;
 
-	if (now - tf.pause_start > tf.cfg->recovery_s) {
+	double left = tf.cfg->recovery_s - (now - tf.pause_start);
+
+	if (left <= 0) {
 		pr_err("could not reconnect to the source at %s:%u in %d s: giving up\n", tf.addr, tf.port,
 		       tf.cfg->recovery_s);
 		return -1;
@@ -314,6 +318,8 @@ static int try_resume(void)
 	if (now < tf.next_try)
 		return 0;
 	tf.next_try = now + 1.0;
+	/* no attempt outlasts the window */
+	tf.setup_ms = left * 1e3 < tf.cfg->timeout_ms ? (int)(left * 1e3) + 1 : tf.cfg->timeout_ms;
 	ret = open_session(true);
 	if (!ret)
 		ret = open_lane();

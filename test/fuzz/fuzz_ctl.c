@@ -84,6 +84,9 @@ static void take(struct ctl_export_rx *rx, const RdmaCtlMsg *m)
 	case RDMA_CTL_MSG__BODY_TASK_DONE:
 		export_task_get(rx->table, m->task_done->task_id, 0);
 		break;
+	case RDMA_CTL_MSG__BODY_HEARTBEAT:
+		/* any seq, or none: a heartbeat only proves the peer is alive */
+		break;
 	default:
 		__builtin_trap(); /* ctl_unpack lets no other body through */
 	}

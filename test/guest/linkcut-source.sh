@@ -62,11 +62,11 @@ run_case() { # NAME PORT RECOVERY_S WORKLOAD ARGS...
 cases=$(cat $base/cases 2> /dev/null || echo "fault pull load long")
 for c in $cases; do
 	case $c in
-	fault) run_case fault 7600 60 lazy-pattern 32 ;;
+	fault) run_case fault 7600 60 lazy-pattern 16 ;;
 	pull) run_case pull 7601 60 lazy-pattern 128 ;;
 	# 64 tasks x 8 threads faulting at once on 2 MiB each (CI time), the pull running
 	load) run_case load 7603 60 lazy-load 64 8 2 ;;
-	long) run_case long 7602 8 lazy-pattern 128 ;;
+	long) run_case long 7602 8 lazy-pattern 32 ;;
 	esac
 done
 [ $failed -eq 0 ] && echo "PASS: source side of the link cuts" || exit 1

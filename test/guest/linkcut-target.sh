@@ -37,7 +37,7 @@ run_case() { # NAME PORT RECOVERY_S CUT_S
 	grep -q "MiB zero-copy from" $d/img/dump.log 2>/dev/null || { fail "$name: the source never served"; return; }
 	before=$(resources)
 	# fault: no background pull for a while, so the pages come by faults
-	[ $name = fault ] && delay="--lazy-background-delay 30000"
+	[ $name = fault ] && delay="--lazy-background-delay 15000"
 	CRIU_RDMA_TIMEOUT_MS=2000 CRIU_RDMA_RECOVERY_S=$recovery CRIU_RDMA_STATS=$work/stats \
 		$criu lazy-pages --page-server --rdma --address $CRR_PEER --port $port -D $d/img -W $work \
 		--libdir $top/build/plugin $delay -o lazy.log -v4 &
@@ -76,6 +76,11 @@ run_case() { # NAME PORT RECOVERY_S CUT_S
 		[ $rc -ne 0 ] || fail "$name: the daemon claims success"
 		grep -q "could not reconnect to the source .* in $recovery s: giving up" $work/lazy.log ||
 			fail "$name: no clear message"
+		# from the loss to giving up: the window, give or take a heartbeat (no attempt outlasts it)
+		awk -v r=$recovery '/lost the connection to the source/ && !a { a = substr($1, 2) + 0 }
+			/could not reconnect/ { b = substr($1, 2) + 0 }
+			END { printf "target long: lost -> gave up in %.2f s (window %d s)\n", b - a, r
+			      if (b - a > r + 1.5) exit 1 }' $work/lazy.log || fail "$name: gave up late"
 		for _ in $(seq 100); do [ -z "$(state $restored)" ] && break; sleep 0.1; done
 		[ -z "$(state $restored)" ] || fail "$name: the restored task runs on without its memory"
 		grep -q "still misses lazy pages .*killing it" $work/lazy.log || fail "$name: the killed task is not named"
