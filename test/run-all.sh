@@ -133,6 +133,7 @@ guest_single() {
 		test/guest/lazy-tcp.sh \
 		test/guest/lazy-failures.sh \
 		test/guest/lazy-no-zero-pages.sh \
+		test/guest/lazy-one-target.sh \
 		test/guest/rogue-peer.sh
 	local rc=$?
 	cat "$out/guest/job.log"

@@ -51,6 +51,14 @@ static int session_init(struct ctl_session *s, struct ctl_key *key, struct ctl_s
 		return -1;
 	}
 	ctl_self_init(self, role);
+	/* a target says who it is for its whole life, as the plugin's does */
+	if (!strcmp(role, "target")) {
+		static uint8_t instance[CTL_INSTANCE_LEN];
+
+		if (ctl_random(instance, sizeof(instance)))
+			return -1;
+		self->instance = instance;
+	}
 	s->key = key;
 	s->self = self;
 	return 0;
