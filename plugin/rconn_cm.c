@@ -8,8 +8,10 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -441,4 +443,84 @@ int rconn_check_peer(struct rconn *c)
 int rconn_cm_fd(const struct rconn *c)
 {
 	return c->ec->fd;
+}
+
+/* A lost connection and a region registered in its PD, torn down by a thread of their own. */
+struct abandoned {
+	struct rconn c;
+	struct ibv_mr *mr;
+};
+
+/*
+ * Tearing a connection down over a dead link can block in the kernel until
+ * the link is back (seen with rxe: a lost target's destroy waited 12 s, the
+ * whole cut).  This runs in a detached thread, so the caller's event loop
+ * goes on; it must not log (CRIU's log is not thread-safe), so failures
+ * here go unreported: the resources go with the process at the latest.
+ */
+static void *teardown_quietly(void *arg)
+{
+	struct abandoned *a = arg;
+	struct rconn *c = &a->c;
+
+	if (c->connected && !c->peer_gone) {
+		rdma_disconnect(c->id);
+		if (c->lane_id)
+			rdma_disconnect(c->lane_id);
+	}
+	if (a->mr)
+		ibv_dereg_mr(a->mr);
+	if (c->lane_qp)
+		c->params.guard ? (void)ibv_destroy_qp(c->lane_qp) : rdma_destroy_qp(c->lane_id);
+	if (c->qp)
+		c->params.guard ? (void)ibv_destroy_qp(c->qp) : rdma_destroy_qp(c->id);
+	if (c->ctl_mr)
+		ibv_dereg_mr(c->ctl_mr);
+	if (c->recv_cq)
+		ibv_destroy_cq(c->recv_cq);
+	if (c->recv_cc)
+		ibv_destroy_comp_channel(c->recv_cc);
+	if (c->send_cq)
+		ibv_destroy_cq(c->send_cq);
+	if (c->send_cc)
+		ibv_destroy_comp_channel(c->send_cc);
+	if (c->pd)
+		ibv_dealloc_pd(c->pd);
+	if (c->lane_id)
+		rdma_destroy_id(c->lane_id);
+	if (c->id)
+		rdma_destroy_id(c->id);
+	if (c->listen_id)
+		rdma_destroy_id(c->listen_id);
+	if (c->ec)
+		rdma_destroy_event_channel(c->ec);
+	free(c->ctl_buf);
+	free(c->stash);
+	free(a);
+	return NULL;
+}
+
+int rconn_abandon(struct rconn *c, struct ibv_mr *mr)
+{
+	struct abandoned *a = malloc(sizeof(*a));
+	pthread_attr_t attr;
+	pthread_t t;
+	int ret = -1;
+
+	if (a && !pthread_attr_init(&attr)) {
+		a->c = *c;
+		a->mr = mr;
+		if (!pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED))
+			ret = pthread_create(&t, &attr, teardown_quietly, a);
+		pthread_attr_destroy(&attr);
+	}
+	if (!ret) {
+		memset(c, 0, sizeof(*c));
+		return 0;
+	}
+	/* no thread: here and now, whatever it costs */
+	free(a);
+	pr_warn("cannot tear the lost connection down aside; doing it now\n");
+	ret = mr ? rconn_dereg(mr, "a region of the lost connection") : 0;
+	return rconn_close(c) | ret;
 }

@@ -113,6 +113,12 @@ int rconn_connect_lane(struct rconn *c, const char *addr, int port, const void *
 		       int timeout_ms);
 /* Releases everything, in reverse order; -1 if anything could not be released (each logged). */
 int rconn_close(struct rconn *c);
+/*
+ * A connection that is lost: releases it, and @mr (a region in its PD, or
+ * NULL), in a thread of their own, since that can block on the dead link;
+ * @c is left empty for a new connection.  Nothing of it is logged.
+ */
+int rconn_abandon(struct rconn *c, struct ibv_mr *mr);
 
 /* Our QP number on the main connection or the lane (0 if none). */
 uint32_t rconn_qpn(const struct rconn *c, bool lane);

@@ -428,10 +428,12 @@ static bool is_our_target(void)
 }
 
 /*
- * Accepts peers until one proves the session key.  One that cannot is let
- * go with everything made for it, and the wait goes on: a stranger at the
- * port must not end the migration.  An authenticated target that cannot
- * work with us (version, page size) ends it.
+ * Accepts peers until one proves the session key, within @timeout_ms.  One
+ * that cannot is let go with everything made for it, and the wait goes on:
+ * a stranger at the port must not end the migration.  Nor does a second
+ * target of this migration (the key, but not the instance id of the target
+ * that came first): it is told so and let go.  An authenticated target
+ * that cannot work with us (version, page size) ends it.
  */
 static int accept_target(int timeout_ms)
 {

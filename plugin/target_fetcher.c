@@ -210,6 +210,17 @@ static int drop_conn(void)
 	return ret;
 }
 
+/* A lost connection (or a failed attempt) goes aside: its teardown may block on the dead link. */
+static void abandon_conn(void)
+{
+	if (tf.epfd >= 0 && tf.conn.id) {
+		epoll_ctl(tf.epfd, EPOLL_CTL_DEL, rconn_completion_fd(&tf.conn), NULL);
+		epoll_ctl(tf.epfd, EPOLL_CTL_DEL, rconn_cm_fd(&tf.conn), NULL);
+	}
+	rconn_abandon(&tf.conn, tf.pool_mr);
+	tf.pool_mr = NULL;
+}
+
 int target_connect(const struct rdma_cfg *cfg, const char *addr, unsigned short port, int *event_fd)
 {
 	tf.cfg = cfg;
@@ -256,7 +267,7 @@ static int lose_conn(const char *why)
 	tf.paused = true;
 	tf.pause_start = tf.next_try = rdma_now();
 	fq_pause(&tf.q);
-	drop_conn();
+	abandon_conn();
 	return 0;
 }
 
@@ -298,17 +309,16 @@ static int send_task_done(size_t i)
 
 /*
  * While paused: one attempt to reconnect, at most once a second (each may
- * take up to CRIU_RDMA_TIMEOUT_MS), until the window runs out (-1).  A
+ * take up to CRIU_RDMA_TIMEOUT_MS, never past the window), until the window
+ * runs out (-1).  A
  * reconnection authenticates again and must find the same export table;
  * then every pending READ is posted again.
  */
 static int try_resume(void)
 {
-	double now = rdma_now(), paused;
+	double now = rdma_now(), left = tf.cfg->recovery_s - (now - tf.pause_start), paused;
 	size_t i;
 	int ret;
-
-	double left = tf.cfg->recovery_s - (now - tf.pause_start);
 
 	if (left <= 0) {
 		pr_err("could not reconnect to the source at %s:%u in %d s: giving up\n", tf.addr, tf.port,
@@ -330,7 +340,7 @@ static int try_resume(void)
 	for (i = 0; !ret && i < tf.nr_done; i++)
 		ret = send_task_done(i);
 	if (ret) {
-		drop_conn();
+		abandon_conn();
 		/* a source that authenticated but refuses us, or exports other memory, will not change */
 		return ret == -2 ? -1 : 0;
 	}

@@ -84,6 +84,9 @@ refused_handshake() {
 	# the half-restored copy has no pages to get: remove it, keep the source's
 	for p in $(pgrep -f "lazy-pattern $d"); do [ "$p" = "$pid" ] || kill -9 $p; done
 	[ -n "$(state $pid)" ] && [ "$(state $pid)" != T ] || fail "source tree not left running: '$(state $pid)'"
+	# the zero-copy export pinned its memory while frozen: resumed, nothing of it stays pinned
+	pinned=$(awk '/^VmPin:/ { print $2 }' /proc/$pid/status)
+	[ "$pinned" = 0 ] || fail "the resumed source task still has $pinned kB pinned ($what)"
 	touch $d/check
 	for _ in $(seq 100); do [ -f $d/result ] && break; sleep 0.1; done
 	grep ^OK $d/result || fail "source workload damaged after the refusal ($what)"
@@ -210,6 +213,8 @@ timeout 60 tail --pid=$lazy -f /dev/null || fail "target hung after the source r
 wait $lazy && fail "target succeeded although the source refused it"
 for p in $(pgrep -f "lazy-pattern $d"); do [ "$p" = "$pid" ] || kill -9 $p; done
 [ -n "$(state $pid)" ] && [ "$(state $pid)" != T ] || fail "source tree not left running: '$(state $pid)'"
+pinned=$(awk '/^VmPin:/ { print $2 }' /proc/$pid/status)
+[ "$pinned" = 0 ] || fail "the resumed source task still has $pinned kB pinned (failed accept)"
 touch $d/check
 for _ in $(seq 100); do [ -f $d/result ] && break; sleep 0.1; done
 grep ^OK $d/result || fail "source workload damaged after the failed accept"
