@@ -17,9 +17,14 @@ int fq_init(struct fetch_queue *q, const struct fq_setup *s)
 	q->read_size = s->read_size;
 	q->nr_bg = s->nr_bg;
 	q->nr_slots = s->nr_bg + s->nr_fault;
+	q->bg_cap_fault = s->bg_cap_fault;
+	q->one_copy = s->one_copy;
+	q->nr_stage = s->nr_stage < FQ_MAX_STAGE ? s->nr_stage : FQ_MAX_STAGE;
+	q->stage_size = q->nr_stage ? s->stage_size : 0;
 	q->slots = calloc(q->nr_slots, sizeof(*q->slots));
 	if (!q->slots || posix_memalign((void **)&q->pool, (size_t)q->page, fq_pool_size(q))) {
-		pr_err("no memory for %u READ slots of %u KiB\n", q->nr_slots, q->read_size >> 10);
+		pr_err("no memory for %u READ slots of %u KiB and %u staging buffers of %u KiB\n", q->nr_slots,
+		       q->read_size >> 10, q->nr_stage, q->stage_size >> 10);
 		free(q->slots);
 		q->slots = NULL;
 		q->pool = NULL;
@@ -30,16 +35,60 @@ int fq_init(struct fetch_queue *q, const struct fq_setup *s)
 
 size_t fq_pool_size(const struct fetch_queue *q)
 {
-	return (size_t)q->nr_slots * q->read_size;
+	return (size_t)q->nr_slots * q->read_size + (size_t)q->nr_stage * q->stage_size;
 }
 
-static void free_list(struct fetch_req *r)
+static uint8_t *slot_mem(const struct fetch_queue *q, unsigned int slot)
+{
+	return q->pool + (size_t)slot * q->read_size;
+}
+
+static uint8_t *stage_mem(const struct fetch_queue *q, int idx)
+{
+	return q->pool + (size_t)q->nr_slots * q->read_size + (size_t)idx * q->stage_size;
+}
+
+/*
+ * Where request @r gathers its READs: a free staging buffer of the pool, or
+ * (a fault, which must not wait for one; or too large for one) private
+ * memory.  1 if a background request should wait for a buffer instead.
+ */
+static int stage_take(struct fetch_queue *q, struct fetch_req *r)
+{
+	unsigned int i;
+
+	for (i = 0; q->one_copy && r->len <= q->stage_size && i < q->nr_stage; i++)
+		if (!(q->stage_busy & (1U << i))) {
+			q->stage_busy |= 1U << i;
+			r->stage_idx = (int)i;
+			r->stage = stage_mem(q, (int)i);
+			return 0;
+		}
+	if (!r->fault && q->one_copy && r->len <= q->stage_size)
+		return 1;
+	r->stage = malloc(r->len);
+	if (!r->stage) {
+		pr_err("no memory to stage %llu bytes\n", (unsigned long long)r->len);
+		return -1;
+	}
+	return 0;
+}
+
+static void req_free(struct fetch_queue *q, struct fetch_req *r)
+{
+	if (r->stage_idx >= 0)
+		q->stage_busy &= ~(1U << r->stage_idx);
+	else
+		free(r->stage);
+	free(r);
+}
+
+static void free_list(struct fetch_queue *q, struct fetch_req *r)
 {
 	while (r) {
 		struct fetch_req *next = r->next;
 
-		free(r->stage);
-		free(r);
+		req_free(q, r);
 		r = next;
 	}
 }
@@ -58,22 +107,31 @@ void fq_fini(struct fetch_queue *q)
 		for (t = s; t < q->nr_slots; t++)
 			if (q->slots[t].req == r)
 				q->slots[t].req = NULL;
-		if (r->next_off == r->len) { /* fully posted: in no queue */
-			free(r->stage);
-			free(r);
-		}
+		if (r->next_off == r->len) /* fully posted: in no queue */
+			req_free(q, r);
 	}
-	free_list(q->fault_q);
-	free_list(q->bg_q);
+	free_list(q, q->fault_q);
+	free_list(q, q->pf_q);
+	free_list(q, q->bg_q);
 	free(q->slots);
 	free(q->pool);
 	memset(q, 0, sizeof(*q));
 }
 
+/* The queue of @r's kind: its head and tail. */
+static struct fetch_req **queue_of(struct fetch_queue *q, const struct fetch_req *r, struct fetch_req ***tail)
+{
+	if (r->prefetch) {
+		*tail = &q->pf_tail;
+		return &q->pf_q;
+	}
+	*tail = r->fault ? &q->fault_tail : &q->bg_tail;
+	return r->fault ? &q->fault_q : &q->bg_q;
+}
+
 static void enqueue(struct fetch_queue *q, struct fetch_req *r)
 {
-	struct fetch_req **head = r->fault ? &q->fault_q : &q->bg_q;
-	struct fetch_req **tail = r->fault ? &q->fault_tail : &q->bg_tail;
+	struct fetch_req **tail, **head = queue_of(q, r, &tail);
 
 	r->next = NULL;
 	if (*head)
@@ -83,13 +141,18 @@ static void enqueue(struct fetch_queue *q, struct fetch_req *r)
 	*tail = r;
 }
 
-/* Posts the next READ of @r into a free slot; pops @r once fully posted. */
+/*
+ * Posts the next READ of @r into a free slot; pops @r once fully posted.
+ * 1 if @r waits for a staging buffer.
+ */
 static int post_one(struct fetch_queue *q, struct fetch_req *r, struct fetch_req **head)
 {
 	uint64_t va = r->vaddr + r->next_off;
 	const struct export_range *range = export_lookup(q->table, (uint32_t)r->img_id, va);
 	unsigned int s;
 	uint64_t len;
+	uint8_t *local;
+	int ret;
 
 	if (!range) {
 		pr_err("request outside the exported memory: task %lu, VA 0x%llx\n", r->img_id, (unsigned long long)va);
@@ -100,22 +163,24 @@ static int post_one(struct fetch_queue *q, struct fetch_req *r, struct fetch_req
 		len = q->read_size;
 	if (len > range->va + range->len - va)
 		len = range->va + range->len - va;
-	if (len < r->len && !r->stage && !(r->stage = malloc(r->len))) {
-		pr_err("no memory to stage %llu bytes\n", (unsigned long long)r->len);
-		return -1;
-	}
+	if (len < r->len && !r->stage && (ret = stage_take(q, r)))
+		return ret;
 	for (s = r->fault ? q->nr_bg : 0; q->slots[s].req; s++)
 		;
+	/* into the staging buffer itself, or into the slot */
+	local = r->stage_idx >= 0 ? r->stage + r->next_off : slot_mem(q, s);
 	if (!r->next_off)
 		r->times.posted = q->now();
-	if (q->post(q->post_ctx, r->fault, s, q->pool + (size_t)s * q->read_size, va, range->rkey, (uint32_t)len)) {
+	if (q->post(q->post_ctx, r->fault, s, local, va, range->rkey, (uint32_t)len)) {
 		pr_perror("cannot post a READ");
 		return -1;
 	}
-	q->slots[s] = (struct fq_slot){ .req = r, .off = r->next_off, .len = (uint32_t)len };
+	q->slots[s] = (struct fq_slot){ .req = r, .off = r->next_off, .len = (uint32_t)len, .prefetch = r->prefetch };
 	q->busy_slots++;
 	if (!r->fault)
 		q->busy_bg++;
+	if (r->prefetch)
+		q->busy_pf++;
 	q->reads++;
 	r->reads_left++;
 	r->next_off += len;
@@ -124,22 +189,37 @@ static int post_one(struct fetch_queue *q, struct fetch_req *r, struct fetch_req
 	return 0;
 }
 
-/* Each queue into its own slots and onto its own QP. */
+/*
+ * Each queue into its own slots and onto its own QP: faults, then one
+ * prefetch READ at a time on the lane; background capped while faults wait.
+ */
 static int dispatch(struct fetch_queue *q)
 {
+	unsigned int bg_max = q->nr_bg, lane = q->nr_slots - q->nr_bg;
+	int ret;
+
 	if (q->paused)
 		return 0;
-	while (q->fault_q && q->busy_slots - q->busy_bg < q->nr_slots - q->nr_bg)
-		if (post_one(q, q->fault_q, &q->fault_q))
+	while (q->fault_q && q->busy_slots - q->busy_bg < lane)
+		if (post_one(q, q->fault_q, &q->fault_q) < 0)
 			return -1;
-	while (q->bg_q && q->busy_bg < q->nr_bg)
-		if (post_one(q, q->bg_q, &q->bg_q))
+	while (!q->fault_q && q->pf_q && !q->busy_pf && q->busy_slots - q->busy_bg < lane)
+		if (post_one(q, q->pf_q, &q->pf_q) < 0)
 			return -1;
+	if (q->bg_cap_fault < bg_max && fq_faults_pending(q))
+		bg_max = q->bg_cap_fault;
+	while (q->bg_q && q->busy_bg < bg_max) {
+		ret = post_one(q, q->bg_q, &q->bg_q);
+		if (ret < 0)
+			return -1;
+		if (ret) /* the head waits for a staging buffer: so does what is behind it */
+			break;
+	}
 	return 0;
 }
 
 int fq_submit(struct fetch_queue *q, unsigned long img_id, unsigned long vaddr, unsigned long nr_pages, void *buf,
-	      bool fault, cr_lazy_pages_complete_t complete, void *priv)
+	      enum fq_kind kind, cr_lazy_pages_complete_t complete, void *priv)
 {
 	struct fetch_req *r = calloc(1, sizeof(*r));
 
@@ -154,7 +234,9 @@ int fq_submit(struct fetch_queue *q, unsigned long img_id, unsigned long vaddr, 
 		.buf = buf,
 		.complete = complete,
 		.priv = priv,
-		.fault = fault,
+		.fault = kind != FQ_BACKGROUND,
+		.prefetch = kind == FQ_PREFETCH,
+		.stage_idx = -1,
 		.len = nr_pages * q->page,
 		.times.start = q->now(),
 	};
@@ -162,21 +244,46 @@ int fq_submit(struct fetch_queue *q, unsigned long img_id, unsigned long vaddr, 
 	return dispatch(q);
 }
 
-/* Every READ of @r is in: its bytes go to CRIU, which places them. */
-static int complete(struct fetch_queue *q, struct fetch_req *r)
+/* A fault's READ time joins the recent average (1/8 weight: a few samples move it). */
+static void learn_read_time(struct fetch_queue *q, const struct fetch_req *r)
+{
+	double t = r->times.read - r->times.posted;
+
+	q->fault_read_avg = q->fault_read_avg > 0 ? q->fault_read_avg + (t - q->fault_read_avg) / 8 : t;
+}
+
+/* Every READ of @r is in, at @data: CRIU places the pages from there. */
+static int complete(struct fetch_queue *q, struct fetch_req *r, uint8_t *data)
 {
 	int ret;
 
 	r->times.read = q->now();
-	if (r->stage)
-		memcpy(r->buf, r->stage, r->len);
-	ret = r->complete(r->img_id, r->vaddr, r->nr_pages, r->priv);
+	if (r->fault && !r->prefetch)
+		learn_read_time(q, r);
+	if (!q->one_copy) {
+		memcpy(r->buf, data, r->len);
+		q->copied_bytes += r->len;
+		data = r->buf;
+	}
+	ret = r->complete(r->img_id, r->vaddr, r->nr_pages, data, r->priv);
 	r->times.done = q->now();
-	if (q->stats)
+	if (q->stats && r->prefetch)
+		fetch_stats_prefetch(q->stats, r->nr_pages, r->len, r->times.done);
+	else if (q->stats)
 		fetch_stats_account(q->stats, r->fault, r->nr_pages, r->len, &r->times);
-	free(r->stage);
-	free(r);
+	q->completed++;
+	req_free(q, r);
 	return ret < 0 ? -1 : 0;
+}
+
+static void slot_free(struct fetch_queue *q, struct fq_slot *s)
+{
+	s->req = NULL;
+	q->busy_slots--;
+	if (s - q->slots < q->nr_bg)
+		q->busy_bg--;
+	if (s->prefetch)
+		q->busy_pf--;
 }
 
 int fq_read_done(struct fetch_queue *q, unsigned int slot, bool ok)
@@ -194,30 +301,37 @@ int fq_read_done(struct fetch_queue *q, unsigned int slot, bool ok)
 		pr_err("READ of task %lu VA 0x%lx failed\n", r->img_id, r->vaddr + (unsigned long)s->off);
 		return -1;
 	}
-	memcpy((r->stage ?: r->buf) + s->off, q->pool + (size_t)slot * q->read_size, s->len);
-	s->req = NULL;
-	q->busy_slots--;
-	if (!r->fault)
-		q->busy_bg--;
-	if (--r->reads_left == 0 && r->next_off == r->len && complete(q, r))
-		return -1;
+	/* private memory gathers by copy; a staging buffer has the READ already */
+	if (r->stage && r->stage_idx < 0) {
+		memcpy(r->stage + s->off, slot_mem(q, slot), s->len);
+		q->copied_bytes += s->len;
+	}
+	if (--r->reads_left == 0 && r->next_off == r->len) {
+		/* a request of one READ is handed over in its slot: free it after */
+		int ret = complete(q, r, r->stage ?: slot_mem(q, slot));
+
+		slot_free(q, s);
+		if (ret)
+			return -1;
+	} else {
+		slot_free(q, s);
+	}
 	return dispatch(q);
 }
 
 bool fq_faults_pending(const struct fetch_queue *q)
 {
-	return q->fault_q || q->busy_slots > q->busy_bg;
+	return q->fault_q || q->busy_slots > q->busy_bg + q->busy_pf;
 }
 
 bool fq_busy(const struct fetch_queue *q)
 {
-	return q->fault_q || q->bg_q || q->busy_slots;
+	return q->fault_q || q->pf_q || q->bg_q || q->busy_slots;
 }
 
 static void push_front(struct fetch_queue *q, struct fetch_req *r)
 {
-	struct fetch_req **head = r->fault ? &q->fault_q : &q->bg_q;
-	struct fetch_req **tail = r->fault ? &q->fault_tail : &q->bg_tail;
+	struct fetch_req **tail, **head = queue_of(q, r, &tail);
 
 	r->next = *head;
 	if (!*head)
@@ -246,7 +360,7 @@ void fq_pause(struct fetch_queue *q)
 		if (!queued)
 			push_front(q, r);
 	}
-	q->busy_slots = q->busy_bg = 0;
+	q->busy_slots = q->busy_bg = q->busy_pf = 0;
 }
 
 int fq_resume(struct fetch_queue *q)

@@ -3,19 +3,34 @@
  * The target's request queues and READ slots, with no verbs in them: READs
  * are posted through a callback, and completions come back by slot.
  *
- * A request is split into READs of at most read_size bytes, each into its
- * own slot of a staging pool; when the last one lands the bytes go to
- * CRIU's buffer and CRIU's completion runs (which does UFFDIO_COPY).
+ * A request is split into READs of at most read_size bytes.  CRIU's
+ * completion (which does UFFDIO_COPY) takes the pages where the READs put
+ * them, so the one copy of a page on the target is the kernel's: a request
+ * of one READ lands in its slot of the registered pool; a larger one in a
+ * staging buffer of the pool's own (registered too), its READs side by
+ * side.  Only when every staging buffer is taken (a fault) or a request is
+ * larger than one does it gather in private memory, one copy more.  With
+ * one_copy off, every request is copied into CRIU's buffer first (the
+ * old path, kept for comparison).
  *
  * Faults never wait behind background work: they have slots of their own
  * (posted on the lane, a second QP), because an RC QP answers READs strictly
  * in order and one background READ of 256 KiB ahead of a fault would delay
  * it by the whole transfer.
  *
+ * A prefetch (pages CRIU expects a task to want soon) goes on the lane too,
+ * after every fault and one READ at a time, so that a fault arriving
+ * behind it waits for one READ at most.
+ *
+ * Faults first on the wire too: while a fault is queued or in flight, no
+ * more than bg_cap_fault background READs are kept in flight (the software
+ * RDMA path and the link are shared, so a 4 KiB READ behind megabytes of
+ * background waits for them); the cap lifts when the faults are served.
+ *
  * CRIU hands every request of a task the same buffer and expects it to hold
  * a request's data only when that request completes.  With two QPs requests
- * complete out of order, so a request of several READs gathers its data in
- * a private buffer and moves it into CRIU's buffer at completion.
+ * complete out of order: that buffer is written (one_copy off) only at
+ * completion.
  */
 #ifndef __CRIU_RDMA_FETCH_QUEUE_H__
 #define __CRIU_RDMA_FETCH_QUEUE_H__
@@ -35,10 +50,12 @@ typedef int (*fq_post_t)(void *ctx, bool lane, unsigned int slot, void *local, u
 struct fetch_req {
 	unsigned long img_id, vaddr, nr_pages;
 	uint8_t *buf;
-	uint8_t *stage; /* private buffer of a request of several READs */
+	uint8_t *stage; /* where a request of several READs gathers */
+	int stage_idx;	/* its staging buffer in the pool, or -1 (private memory) */
 	cr_lazy_pages_complete_t complete;
 	void *priv;
-	bool fault;
+	bool fault;    /* on the lane: a fault or a prefetch */
+	bool prefetch; /* a prefetch: nobody waits for it yet */
 	unsigned int reads_left;
 	uint64_t next_off, len; /* next byte to post */
 	struct fetch_times times;
@@ -49,7 +66,11 @@ struct fq_slot {
 	struct fetch_req *req;
 	uint64_t off;
 	uint32_t len;
+	bool prefetch;
 };
+
+/* What a request is for: a background chunk, a page fault, or a prefetch. */
+enum fq_kind { FQ_BACKGROUND, FQ_FAULT, FQ_PREFETCH };
 
 struct fetch_queue {
 	const struct export_table *table;
@@ -60,19 +81,32 @@ struct fetch_queue {
 	long page;
 	uint32_t read_size;
 	/* slots [0, nr_bg) READ on the main QP, [nr_bg, nr_slots) on the lane */
-	unsigned int nr_slots, nr_bg, busy_slots, busy_bg;
+	unsigned int nr_slots, nr_bg, busy_slots, busy_bg, busy_pf;
+	unsigned int bg_cap_fault; /* background READs in flight while a fault waits */
+	bool one_copy;
+	/* the pool: nr_slots slots of read_size, then nr_stage buffers of stage_size */
 	uint8_t *pool;
+	unsigned int nr_stage;
+	uint32_t stage_size, stage_busy; /* a bit per staging buffer in use */
 	struct fq_slot *slots;
-	struct fetch_req *fault_q, *fault_tail, *bg_q, *bg_tail;
-	unsigned long reads;
-	bool paused; /* no connection: requests wait in their queues */
+	struct fetch_req *fault_q, *fault_tail, *pf_q, *pf_tail, *bg_q, *bg_tail;
+	unsigned long reads, completed;
+	uint64_t copied_bytes; /* bytes the queue copied before CRIU took them */
+	double fault_read_avg; /* recent time of a fault's READs on the wire, seconds (EWMA) */
+	bool paused;	       /* no connection: requests wait in their queues */
 };
+
+#define FQ_MAX_STAGE 32
 
 struct fq_setup {
 	const struct export_table *table;
 	long page;
 	uint32_t read_size; /* a multiple of @page */
 	unsigned int nr_bg, nr_fault;
+	unsigned int bg_cap_fault; /* >= nr_bg: no cap */
+	bool one_copy;
+	unsigned int nr_stage; /* at most FQ_MAX_STAGE; 0: requests of several READs gather privately */
+	uint32_t stage_size;   /* a multiple of @page */
 	fq_post_t post;
 	void *post_ctx;
 	struct fetch_stats *stats;
@@ -80,13 +114,13 @@ struct fq_setup {
 };
 
 int fq_init(struct fetch_queue *q, const struct fq_setup *s);
-/* The staging pool, to be registered for the READs to land in. */
+/* The pool (slots and staging buffers), to be registered for the READs to land in. */
 size_t fq_pool_size(const struct fetch_queue *q);
 void fq_fini(struct fetch_queue *q);
 
 /* A new request: queued, and posted as far as free slots allow. */
 int fq_submit(struct fetch_queue *q, unsigned long img_id, unsigned long vaddr, unsigned long nr_pages, void *buf,
-	      bool fault, cr_lazy_pages_complete_t complete, void *priv);
+	      enum fq_kind kind, cr_lazy_pages_complete_t complete, void *priv);
 /* The READ in @slot completed (@ok: successfully); completes its request when it was the last. */
 int fq_read_done(struct fetch_queue *q, unsigned int slot, bool ok);
 /*
@@ -97,7 +131,7 @@ int fq_read_done(struct fetch_queue *q, unsigned int slot, bool ok);
  */
 void fq_pause(struct fetch_queue *q);
 int fq_resume(struct fetch_queue *q);
-/* A fault is queued or in flight. */
+/* A fault is queued or in flight (not a prefetch). */
 bool fq_faults_pending(const struct fetch_queue *q);
 /* Anything is queued or in flight. */
 bool fq_busy(const struct fetch_queue *q);

@@ -42,6 +42,14 @@ static void progress(struct fetch_stats *s, double now)
 	s->progress_bytes = s->bytes;
 }
 
+void fetch_stats_prefetch(struct fetch_stats *s, unsigned long nr_pages, uint64_t len, double now)
+{
+	s->bytes += len;
+	progress(s, now);
+	s->prefetch_reqs++;
+	s->prefetch_pages += nr_pages;
+}
+
 void fetch_stats_account(struct fetch_stats *s, bool fault, unsigned long nr_pages, uint64_t len,
 			 const struct fetch_times *t)
 {
@@ -111,9 +119,11 @@ void fetch_stats_report(struct fetch_stats *s, unsigned long reads, double now, 
 	c50 = percentile(s, s->copy_us, 50);
 	pr_info("lazy pages over RDMA: fault_pages=%lu fault_requests=%lu background_pages=%lu background_requests=%lu "
 		"bytes=%llu reads=%lu tasks_done=%lu seconds=%.3f fault_latency_p50_us=%.1f "
-		"fault_latency_p99_us=%.1f reconnects=%lu paused_ms=%.0f\n",
+		"fault_latency_p99_us=%.1f reconnects=%lu paused_ms=%.0f copied_bytes=%llu prefetch_pages=%lu "
+		"prefetch_requests=%lu\n",
 		s->fault_pages, s->fault_reqs, s->bg_pages, s->bg_reqs, (unsigned long long)s->bytes, reads,
-		s->tasks_done, secs, p50, p99, s->reconnects, s->paused_s * 1e3);
+		s->tasks_done, secs, p50, p99, s->reconnects, s->paused_s * 1e3, (unsigned long long)s->copied_bytes,
+		s->prefetch_pages, s->prefetch_reqs);
 	log_histogram(s);
 	pr_info("fault latency p50 parts: %.1f us waiting for a slot, %.1f us READ on the wire, %.1f us copy + "
 		"UFFDIO_COPY\n",
@@ -129,9 +139,10 @@ void fetch_stats_report(struct fetch_stats *s, unsigned long reads, double now, 
 		"transport=rdma\nfault_pages=%lu\nfault_requests=%lu\nbackground_pages=%lu\nbackground_requests=%lu\n"
 		"bytes=%llu\nreads=%lu\ntasks_done=%lu\nseconds=%.6f\nfault_latency_p50_us=%.1f\n"
 		"fault_latency_p99_us=%.1f\nfault_queue_us_p50=%.1f\nfault_read_us_p50=%.1f\nfault_copy_us_p50=%.1f\n"
-		"reconnects=%lu\npaused_ms=%.0f\n",
+		"reconnects=%lu\npaused_ms=%.0f\ncopied_bytes=%llu\nprefetch_pages=%lu\nprefetch_requests=%lu\n",
 		s->fault_pages, s->fault_reqs, s->bg_pages, s->bg_reqs, (unsigned long long)s->bytes, reads,
-		s->tasks_done, secs, p50, p99, q50, w50, c50, s->reconnects, s->paused_s * 1e3);
+		s->tasks_done, secs, p50, p99, q50, w50, c50, s->reconnects, s->paused_s * 1e3,
+		(unsigned long long)s->copied_bytes, s->prefetch_pages, s->prefetch_reqs);
 	if (fclose(f))
 		pr_perror("cannot write %s", path);
 }

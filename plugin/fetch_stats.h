@@ -18,9 +18,11 @@ struct fetch_times {
 struct fetch_stats {
 	long page;
 	unsigned long fault_reqs, fault_pages, bg_reqs, bg_pages, tasks_done;
+	unsigned long prefetch_reqs, prefetch_pages;
 	unsigned long reconnects; /* connections re-made after a loss */
 	double paused_s;	  /* time spent with no connection */
 	uint64_t bytes;
+	uint64_t copied_bytes; /* copied by the plugin before CRIU's UFFDIO_COPY */
 	double t_connect, t_progress;
 	uint64_t exported_bytes, progress_bytes; /* for the progress line */
 	/*
@@ -37,6 +39,8 @@ int fetch_stats_init(struct fetch_stats *s, long page, double now);
 /* Counts a request whose pages CRIU has just placed. */
 void fetch_stats_account(struct fetch_stats *s, bool fault, unsigned long nr_pages, uint64_t len,
 			 const struct fetch_times *t);
+/* Counts a prefetch whose pages CRIU has just placed (no latency: nobody waited). */
+void fetch_stats_prefetch(struct fetch_stats *s, unsigned long nr_pages, uint64_t len, double now);
 /* Logs the totals (and writes them to @path unless NULL); sorts the samples. */
 void fetch_stats_report(struct fetch_stats *s, unsigned long reads, double now, const char *path);
 void fetch_stats_fini(struct fetch_stats *s);

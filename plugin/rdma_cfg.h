@@ -21,7 +21,11 @@ struct rdma_cfg {
 	int recovery_s;		  /* how long a lost connection may be re-made (0: never) */
 	int accept_timeout_ms;	  /* source: how long it waits for the target */
 	uint32_t read_size;	  /* target: largest single READ, a multiple of the page size */
-	int fault_spin_us;	  /* target: poll for a fault's READ this long */
+	int fault_spin_us;	  /* target: poll for a fault's READ at most this long */
+	bool fault_spin_adaptive; /* target: ... or twice its recent READ time, if shorter */
+	int fault_bg_cap;	  /* target: background READs in flight while a fault waits */
+	bool one_copy;		  /* target: CRIU copies pages from where the READs put them */
+	int stage_buffers;	  /* target: registered staging buffers of RDMA_CFG_STAGE_SIZE */
 	bool zero_copy;		  /* source: the tasks register their own memory */
 	const char *netns;	  /* namespace whose RDMA device to use, or NULL */
 	const char *secret;	  /* the session key as a string, or NULL */
@@ -34,6 +38,9 @@ struct rdma_cfg {
 	bool refuse_zero_copy;
 	enum rconn_fail fail; /* fault injection for the error-path tests */
 };
+
+/* A staging buffer holds CRIU's largest background request (4 MiB). */
+#define RDMA_CFG_STAGE_SIZE (4U << 20)
 
 /* Shortest and longest secret taken; a longer one is refused, not cut. */
 #define RDMA_CFG_SECRET_MIN CTL_KEY_MIN

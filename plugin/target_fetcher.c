@@ -36,7 +36,7 @@ static struct {
 	struct fetch_stats stats;
 	struct ibv_mr *pool_mr;
 	int epfd, timerfd;
-	double fault_spin; /* seconds a fault polls for its READs */
+	double fault_spin; /* seconds a fault polls for its READs, at most */
 	bool failed;
 	/* liveness: when we last heard from the source and last sent it a beat */
 	double last_rx, last_tx;
@@ -150,6 +150,10 @@ static int setup_queue(void)
 		.read_size = tf.cfg->read_size,
 		.nr_bg = tf.conn.max_reads,
 		.nr_fault = tf.conn.lane_reads,
+		.bg_cap_fault = (unsigned int)tf.cfg->fault_bg_cap,
+		.one_copy = tf.cfg->one_copy,
+		.nr_stage = (unsigned int)tf.cfg->stage_buffers,
+		.stage_size = RDMA_CFG_STAGE_SIZE,
 		.post = post_read,
 		.stats = &tf.stats,
 		.now = rdma_now,
@@ -244,6 +248,10 @@ int target_connect(const struct rdma_cfg *cfg, const char *addr, unsigned short 
 	tf.last_rx = tf.last_tx = rdma_now();
 	pr_info("source exports %zu task(s); READs of up to %u KiB, %u background and %u fault READs in flight\n",
 		tf.table.nr, tf.q.read_size >> 10, tf.q.nr_bg, tf.q.nr_slots - tf.q.nr_bg);
+	pr_info("while a fault waits at most %u background READs in flight; %s; %u staging buffers of %u KiB\n",
+		tf.q.bg_cap_fault < tf.q.nr_bg ? tf.q.bg_cap_fault : tf.q.nr_bg,
+		tf.q.one_copy ? "pages handed to CRIU where they land" : "pages copied into CRIU's buffer",
+		tf.q.nr_stage, tf.q.stage_size >> 10);
 	pr_info("heartbeat every %d ms; a source silent for %d ms is lost; reconnecting for up to %d s after a loss\n",
 		rdma_cfg_heartbeat_ms(cfg), cfg->timeout_ms, cfg->recovery_s);
 	return 0;
@@ -411,15 +419,31 @@ static int tick(void)
 }
 
 /*
+ * How long a fault polls: CRIU_RDMA_FAULT_SPIN_US, or (adaptive) twice the
+ * recent time of a fault's READ if that is shorter, so that a READ slower
+ * than usual (a loaded link, a busy source) sends us back to the event
+ * loop instead of burning a CPU the task and the software RDMA path need.
+ * Never less than 20 us: the first samples may be lucky.
+ */
+static double spin_budget(void)
+{
+	double b = 2 * tf.q.fault_read_avg;
+
+	if (!tf.cfg->fault_spin_adaptive || b <= 0 || b > tf.fault_spin)
+		return tf.fault_spin;
+	return b < 20e-6 ? 20e-6 : b;
+}
+
+/*
  * A faulting task waits for every microsecond between the READ's completion
  * and UFFDIO_COPY.  Going back to CRIU's epoll loop costs a completion event,
  * a wake-up and the loop's own work; polling the CQ for a short while
  * instead answers the fault as soon as the READ lands (perftest's latency
- * tools poll for the same reason).  Bounded by CRIU_RDMA_FAULT_SPIN_US.
+ * tools poll for the same reason).  Bounded by spin_budget().
  */
 static int spin_for_faults(void)
 {
-	double end = rdma_now() + tf.fault_spin;
+	double end = rdma_now() + spin_budget();
 
 	while (!tf.paused && fq_faults_pending(&tf.q)) {
 		if (reap(0))
@@ -450,11 +474,12 @@ int target_fetch(unsigned long img_id, unsigned long vaddr, unsigned long nr_pag
 		 cr_lazy_pages_complete_t complete, void *priv)
 {
 	bool fault = flags & CR_LAZY_FETCH_FAULT;
+	enum fq_kind kind = fault ? FQ_FAULT : flags & CR_LAZY_FETCH_PREFETCH ? FQ_PREFETCH : FQ_BACKGROUND;
 
 	if (tf.failed)
 		return -1;
 	/* a request the queue refused stays in it: nothing more can be served */
-	if (fq_submit(&tf.q, img_id, vaddr, nr_pages, buf, fault, complete, priv))
+	if (fq_submit(&tf.q, img_id, vaddr, nr_pages, buf, kind, complete, priv))
 		goto fail;
 	if (fault && tf.fault_spin > 0 && spin_for_faults())
 		goto fail;
@@ -492,9 +517,13 @@ fail:
 	return -1;
 }
 
-/* 0, or 1 when the heartbeat timer fired (CRIU then re-checks its own clocks); -1 on failure. */
+/*
+ * 0, or 1 when the heartbeat timer fired (CRIU then re-checks its own
+ * clocks) or a request completed (CRIU may ask for more); -1 on failure.
+ */
 int target_event(void)
 {
+	unsigned long completed = tf.q.completed;
 	uint64_t ticks;
 	bool ticked;
 
@@ -512,7 +541,7 @@ int target_event(void)
 	}
 	if (rconn_ack_completion(&tf.conn) || reap(0))
 		goto fail;
-	return ticked;
+	return ticked || tf.q.completed != completed;
 fail:
 	tf.failed = true;
 	return -1;
@@ -558,6 +587,7 @@ int target_disconnect(int status)
 	while (!status && !tf.failed && tf.paused && !try_resume())
 		if (tf.paused)
 			usleep(100000);
+	tf.stats.copied_bytes = tf.q.copied_bytes;
 	if (tf.stats.lat_us)
 		fetch_stats_report(&tf.stats, tf.q.reads, rdma_now(), tf.cfg->stats);
 	send_close(status);

@@ -4,8 +4,10 @@
  * poster records every READ the queue posts, and the test completes them,
  * in an order of its choosing, by copying a fake source memory into the
  * READ's local buffer and calling fq_read_done.  A fake CRIU completion
- * checks, when it is called, that CRIU's buffer holds exactly the source
- * bytes of its request.
+ * checks, when it is called, that the memory it is handed holds exactly the
+ * source bytes of its request, and (one copy) that it is not CRIU's buffer,
+ * which the queue must then never write.  Every test runs with one_copy on
+ * and off.
  */
 #include <limits.h>
 #include <stdint.h>
@@ -62,6 +64,13 @@ static uint64_t rng(void)
 	return rng_state;
 }
 
+/* How the queue under test is set up, beyond each test's own sizes. */
+static struct {
+	bool one_copy;
+	unsigned int nr_stage, bg_cap;
+	uint32_t stage_size;
+} mode;
+
 /* The fake clock. */
 static double clock_now;
 
@@ -107,6 +116,19 @@ static bool in_one_range(uint64_t raddr, uint32_t len, uint32_t rkey)
 	return false;
 }
 
+static bool in_slot_or_stage(const struct fetch_queue *q, unsigned int slot, const uint8_t *local, uint32_t len)
+{
+	const uint8_t *stages = q->pool + (size_t)q->nr_slots * q->read_size;
+	size_t off;
+
+	if (local == q->pool + (size_t)slot * q->read_size)
+		return true;
+	if (!q->one_copy || local < stages || local >= stages + (size_t)q->nr_stage * q->stage_size)
+		return false;
+	off = (size_t)(local - stages) % q->stage_size;
+	return off + len <= q->stage_size;
+}
+
 static int fake_post(void *ctx, bool lane, unsigned int slot, void *local, uint64_t raddr, uint32_t rkey, uint32_t len)
 {
 	const struct fetch_queue *q = fp.q;
@@ -119,8 +141,8 @@ static int fake_post(void *ctx, bool lane, unsigned int slot, void *local, uint6
 	/* slots [0, nr_bg) on the main QP, the rest on the lane */
 	CHECK(slot < q->nr_slots);
 	CHECK(lane == (slot >= q->nr_bg));
-	/* into the slot's own part of the staging pool */
-	CHECK((uint8_t *)local == q->pool + (size_t)slot * q->read_size);
+	/* into the slot's own part of the pool, or inside one staging buffer */
+	CHECK(in_slot_or_stage(q, slot, local, len));
 	CHECK(len > 0 && len <= q->read_size);
 	CHECK(in_one_range(raddr, len, rkey));
 	/* never into a slot whose READ is still on the wire */
@@ -240,7 +262,7 @@ static bool holds_source(const uint8_t *buf, unsigned long img_id, unsigned long
 }
 
 /* @priv is the request's own record, so that each is told apart. */
-static int fake_complete(unsigned long img_id, unsigned long vaddr, unsigned long nr_pages, void *priv)
+static int fake_complete(unsigned long img_id, unsigned long vaddr, unsigned long nr_pages, void *data, void *priv)
 {
 	struct sub *s = priv;
 	struct done *d;
@@ -255,15 +277,19 @@ static int fake_complete(unsigned long img_id, unsigned long vaddr, unsigned lon
 	s->done = true;
 	d = &cr.d[cr.nr_done++];
 	*d = (struct done){ img_id, vaddr, nr_pages, false, clock_now };
-	d->data_ok = nr_pages <= BUF_PAGES && holds_source(s->buf, img_id, vaddr, nr_pages);
+	/* one copy: the pages where the READs put them; else copied into CRIU's buffer */
+	CHECK(mode.one_copy ? data != s->buf : data == s->buf);
+	d->data_ok = data && nr_pages <= BUF_PAGES && holds_source(data, img_id, vaddr, nr_pages);
 	CHECK(d->data_ok);
 	clock_now += cr.advance;
 	return cr.ret;
 }
 
-static int submit(struct fetch_queue *q, unsigned long img_id, unsigned long vaddr, unsigned long nr_pages, bool fault)
+static int submit_kind(struct fetch_queue *q, unsigned long img_id, unsigned long vaddr, unsigned long nr_pages,
+		       enum fq_kind kind)
 {
 	struct sub *s = &cr.s[cr.nr_subs];
+	bool fault = kind != FQ_BACKGROUND;
 
 	CHECK(cr.nr_subs < MAX_SUBS);
 	if (cr.nr_subs >= MAX_SUBS)
@@ -271,7 +297,12 @@ static int submit(struct fetch_queue *q, unsigned long img_id, unsigned long vad
 	/* CRIU's buffer is the task's: every request of a task gets the same one */
 	*s = (struct sub){ img_id, vaddr, nr_pages, fault, false, task_buf(img_id)->buf };
 	cr.nr_subs++;
-	return fq_submit(q, img_id, vaddr, nr_pages, s->buf, fault, fake_complete, s);
+	return fq_submit(q, img_id, vaddr, nr_pages, s->buf, kind, fake_complete, s);
+}
+
+static int submit(struct fetch_queue *q, unsigned long img_id, unsigned long vaddr, unsigned long nr_pages, bool fault)
+{
+	return submit_kind(q, img_id, vaddr, nr_pages, fault ? FQ_FAULT : FQ_BACKGROUND);
 }
 
 /* Submitted requests not completed yet (all of them, or the faults). */
@@ -285,15 +316,20 @@ static unsigned int not_done(bool faults_only)
 	return n;
 }
 
+/* Nothing written past CRIU's buffers, and (one copy) nothing into them at all. */
 static bool guards_intact(void)
 {
 	unsigned int i;
 	size_t k;
 
-	for (i = 0; i < 3; i++)
+	for (i = 0; i < 3; i++) {
 		for (k = BUF_PAGES * PAGE; k < (BUF_PAGES + 1) * PAGE; k++)
 			if (bufs[i].buf[k] != GUARD)
 				return false;
+		for (k = 0; mode.one_copy && k < BUF_PAGES * PAGE; k++)
+			if (bufs[i].buf[k])
+				return false;
+	}
 	return true;
 }
 
@@ -310,6 +346,10 @@ static int setup(struct fetch_queue *q, unsigned int nr_bg, unsigned int nr_faul
 		.post_ctx = &fp,
 		.stats = stats,
 		.now = fake_now,
+		.bg_cap_fault = mode.bg_cap,
+		.one_copy = mode.one_copy,
+		.nr_stage = mode.nr_stage,
+		.stage_size = mode.stage_size,
 	};
 	unsigned int i;
 	int ret;
@@ -342,7 +382,7 @@ static void test_routing(void)
 
 	if (setup(&q, 2, 2, 4 * PAGE, NULL))
 		return;
-	CHECK(fq_pool_size(&q) == 4 * 4 * PAGE);
+	CHECK(fq_pool_size(&q) == 4 * 4 * PAGE + (size_t)q.nr_stage * q.stage_size);
 	CHECK(!fq_busy(&q) && !fq_faults_pending(&q));
 
 	CHECK(submit(&q, T1, VA_A + 2 * PAGE, 1, true) == 0);
@@ -944,6 +984,171 @@ static void test_pause(void)
 	teardown(&q);
 }
 
+/*
+ * One copy: a request of several READs gathers in a staging buffer of the
+ * pool and is handed over from there; one of one READ from its slot.  A
+ * background request waits for a staging buffer (what is behind it too); a
+ * fault never waits: it gathers in private memory, the one copy counted.
+ */
+static void test_one_copy(void)
+{
+	struct fetch_queue q;
+	uint8_t *stage0;
+	unsigned int i;
+
+	mode = (typeof(mode)){ .one_copy = true, .nr_stage = 1, .stage_size = 8 * PAGE, .bg_cap = 1000 };
+	if (setup(&q, 8, 4, PAGE, NULL))
+		return;
+	stage0 = q.pool + (size_t)q.nr_slots * q.read_size;
+	CHECK(fq_pool_size(&q) == 12 * PAGE + 8 * PAGE);
+	CHECK(submit(&q, T1, VA_A, 3, false) == 0);
+	CHECK(fp.nr == 3);
+	for (i = 0; i < 3; i++)
+		CHECK(fp.r[i].local == stage0 + i * PAGE);
+	/* the only staging buffer is taken: the next background request waits, and one behind it */
+	CHECK(submit(&q, T1, VA_B, 2, false) == 0);
+	CHECK(submit(&q, T1, VA_C, 1, false) == 0);
+	CHECK(fp.nr == 3);
+	/* a fault of two READs does not wait: private memory */
+	CHECK(submit(&q, T2, VA_D, 2, true) == 0);
+	CHECK(fp.nr == 5 && fp.r[3].lane && fp.r[4].lane);
+	CHECK(fp.r[3].local < stage0 && fp.r[4].local < stage0);
+	CHECK(land(&q, 4, true) == 0 && land(&q, 3, true) == 0);
+	CHECK(cr.nr_done == 1 && cr.d[0].vaddr == VA_D && q.copied_bytes == 2 * PAGE);
+	CHECK(land(&q, 1, true) == 0 && land(&q, 0, true) == 0 && cr.nr_done == 1);
+	CHECK(land(&q, 2, true) == 0);
+	CHECK(cr.nr_done == 2 && cr.d[1].vaddr == VA_A);
+	/* the buffer is free: the waiting request goes out into it, and the one behind */
+	CHECK(fp.nr == 8);
+	CHECK(fp.r[5].local == stage0 && fp.r[6].local == stage0 + PAGE);
+	CHECK(read_is(7, false, VA_C, RK_C, PAGE) && fp.r[7].local == q.pool + (size_t)fp.r[7].slot * PAGE);
+	CHECK(land(&q, 7, true) == 0 && land(&q, 6, true) == 0 && land(&q, 5, true) == 0);
+	CHECK(cr.nr_done == 4 && !fq_busy(&q));
+	/* only the fault's two pages were copied */
+	CHECK(q.copied_bytes == 2 * PAGE);
+	teardown(&q);
+}
+
+/* While a fault waits, background READs in flight are capped; the cap lifts when it is served. */
+static void test_fault_cap(void)
+{
+	struct fetch_queue q;
+	unsigned int f;
+
+	mode = (typeof(mode)){ .one_copy = true, .nr_stage = 4, .stage_size = 16 * PAGE, .bg_cap = 1 };
+	if (setup(&q, 4, 2, PAGE, NULL))
+		return;
+	CHECK(submit(&q, T1, VA_A, 8, false) == 0);
+	CHECK(fp.nr == 4 && fp.out_bg == 4);
+	CHECK(submit(&q, T2, VA_D, 1, true) == 0);
+	CHECK(fp.nr == 5 && fp.r[4].lane);
+	f = 4;
+	/* background READs landing while the fault waits are not replaced beyond the cap */
+	CHECK(land(&q, 0, true) == 0 && land(&q, 1, true) == 0 && land(&q, 2, true) == 0);
+	CHECK(fp.nr == 5 && fp.out_bg == 1);
+	CHECK(land(&q, 3, true) == 0);
+	CHECK(fp.nr == 6 && fp.out_bg == 1);
+	/* the fault is served: the background fills its slots again */
+	CHECK(land(&q, f, true) == 0);
+	CHECK(fp.out_bg == 4 && fp.nr == 9);
+	while (fp.nr_out)
+		CHECK(land(&q, fp.out[0], true) == 0);
+	CHECK(cr.nr_done == 2 && !fq_busy(&q));
+	teardown(&q);
+
+	/* cap 0: no background READ at all goes out while a fault waits */
+	mode.bg_cap = 0;
+	if (setup(&q, 4, 2, PAGE, NULL))
+		return;
+	CHECK(submit(&q, T2, VA_D, 1, true) == 0);
+	CHECK(submit(&q, T1, VA_A, 2, false) == 0);
+	CHECK(fp.nr == 1 && fp.out_bg == 0);
+	CHECK(land(&q, 0, true) == 0);
+	CHECK(fp.nr == 3 && fp.out_bg == 2);
+	CHECK(land(&q, 1, true) == 0 && land(&q, 2, true) == 0 && cr.nr_done == 2);
+	teardown(&q);
+}
+
+/* The recent time of a fault's READs, which bounds how long a fault polls. */
+static void test_read_time(void)
+{
+	struct fetch_queue q;
+
+	mode = (typeof(mode)){ .one_copy = true, .nr_stage = 1, .stage_size = 16 * PAGE, .bg_cap = 1000 };
+	if (setup(&q, 2, 2, PAGE, NULL))
+		return;
+	clock_now = 1.0;
+	CHECK(submit(&q, T1, VA_A, 1, true) == 0);
+	clock_now += 100e-6;
+	CHECK(land(&q, 0, true) == 0);
+	CHECK(q.fault_read_avg > 99e-6 && q.fault_read_avg < 101e-6);
+	CHECK(submit(&q, T1, VA_B, 1, true) == 0);
+	clock_now += 900e-6;
+	CHECK(land(&q, 1, true) == 0);
+	CHECK(q.fault_read_avg > 199e-6 && q.fault_read_avg < 201e-6);
+	/* background READs do not count */
+	CHECK(submit(&q, T1, VA_C, 1, false) == 0);
+	clock_now += 1.0;
+	CHECK(land(&q, 2, true) == 0);
+	CHECK(q.fault_read_avg > 199e-6 && q.fault_read_avg < 201e-6);
+	teardown(&q);
+}
+
+/*
+ * A prefetch goes on the lane after every fault, one READ at a time; it is
+ * no fault (no cap on the background, no fault latency) and is counted apart.
+ */
+static void test_prefetch(void)
+{
+	struct fetch_queue q;
+	struct fetch_stats st;
+
+	mode = (typeof(mode)){ .one_copy = true, .nr_stage = 4, .stage_size = 16 * PAGE, .bg_cap = 0 };
+	CHECK(fetch_stats_init(&st, PAGE, 0) == 0);
+	if (setup(&q, 2, 4, PAGE, &st))
+		return;
+	CHECK(submit_kind(&q, T1, VA_A, 3, FQ_PREFETCH) == 0);
+	/* one READ of it on the lane, not three; it is no fault: background still goes out */
+	CHECK(fp.nr == 1 && fp.r[0].lane && fp.out_fault == 1);
+	CHECK(!fq_faults_pending(&q) && fq_busy(&q));
+	CHECK(submit(&q, T1, VA_C, 1, false) == 0);
+	CHECK(fp.nr == 2 && !fp.r[1].lane);
+	/* faults go out at once beside the prefetch READ; one that finds the lane full waits */
+	CHECK(submit(&q, T2, VA_D, 1, true) == 0 && submit(&q, T2, VA_D + PAGE, 1, true) == 0);
+	CHECK(submit(&q, T2, VA_D + 2 * PAGE, 1, true) == 0 && submit(&q, T2, VA_D + 3 * PAGE, 1, true) == 0);
+	CHECK(fp.nr == 5 && fp.r[2].lane && fp.r[4].lane && fq_faults_pending(&q));
+	/* the prefetch READ lands: the lane slot goes to the waiting fault, not to the prefetch */
+	CHECK(land(&q, 0, true) == 0);
+	CHECK(fp.nr == 6 && read_is(5, true, VA_D + 3 * PAGE, RK_D, PAGE));
+	/* no fault waits any more: the prefetch goes on, one READ at a time */
+	CHECK(land(&q, 2, true) == 0);
+	CHECK(fp.nr == 7 && read_is(6, true, VA_A + PAGE, RK_A, PAGE));
+	CHECK(land(&q, 3, true) == 0 && fp.nr == 7);
+	CHECK(land(&q, 6, true) == 0 && fp.nr == 8 && read_is(7, true, VA_A + 2 * PAGE, RK_A, PAGE));
+	while (fp.nr_out)
+		CHECK(land(&q, fp.out[0], true) == 0);
+	CHECK(cr.nr_done == 6 && !fq_busy(&q));
+	CHECK(st.prefetch_reqs == 1 && st.prefetch_pages == 3);
+	CHECK(st.fault_reqs == 4 && st.fault_pages == 4 && st.bg_reqs == 1 && st.nr_lat == 4);
+	teardown(&q);
+	fetch_stats_fini(&st);
+}
+
+static void run_all(void)
+{
+	test_routing();
+	test_split_across_ranges();
+	test_split_sizes();
+	test_limits();
+	test_shared_buffer();
+	test_outside();
+	test_errors();
+	test_stats();
+	test_fini();
+	test_random();
+	test_pause();
+}
+
 static int add_range(uint32_t id, uint64_t va, uint64_t pages, uint32_t rkey)
 {
 	struct export_task *task = export_task_get(&table, id, 1);
@@ -974,17 +1179,18 @@ int main(void)
 		}
 	}
 
-	test_routing();
-	test_split_across_ranges();
-	test_split_sizes();
-	test_limits();
-	test_shared_buffer();
-	test_outside();
-	test_errors();
-	test_stats();
-	test_fini();
-	test_random();
-	test_pause();
+	/* the pages handed over where they land, with staging buffers to spare */
+	mode = (typeof(mode)){
+		.one_copy = true, .nr_stage = FQ_MAX_STAGE, .stage_size = BUF_PAGES * PAGE, .bg_cap = 1000
+	};
+	run_all();
+	/* the old path: every request copied into CRIU's buffer */
+	mode = (typeof(mode)){ .one_copy = false, .nr_stage = 0, .bg_cap = 1000 };
+	run_all();
+	test_one_copy();
+	test_fault_cap();
+	test_read_time();
+	test_prefetch();
 
 	for (i = 0; i < 3; i++)
 		free(bufs[i].buf);
