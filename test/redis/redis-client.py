@@ -11,6 +11,11 @@ exists it only reads (so a digest taken then is the digest at the freeze)
 and says so with CTLDIR/paused.  When CTLDIR/stop appears it reads back every
 acknowledged write from the target and writes CTLDIR/client.json.
 
+Every GET answered by the target is timed: client.json has the latency
+percentiles of those sent while pages still streamed in (before the time in
+CTLDIR/t-lazy-done, when the lazy-pages daemon ended; same host's clock) and
+of those after.
+
 Plain sockets and RESP: the guest has no Redis module for Python.
 """
 import json
@@ -84,10 +89,14 @@ stats = dict(writes_acked=0, reads_ok=0, read_mismatches=0, errors=0, errors_sou
              last_source_reply=None, first_target_reply=None, mismatch_examples=[],
              errors_in_window=0, errors_outside_window=0, longest_target_stall_s=0.0)
 acked = -1          # writes w:0..acked were acknowledged
+target_gets = []    # (sent, seconds) of every GET the target answered
 conn = None
 t_start = time.time()
 while not flag("stop"):
     host = dst if flag("switch") else src
+    if host == dst and stats.get("switch_seen") is None:
+        # (a request to the frozen source must time out first: up to 2 s)
+        stats["switch_seen"] = time.time()
     try:
         if conn is None or conn.host != host:
             conn = Conn(host)
@@ -110,6 +119,7 @@ while not flag("stop"):
         now = time.time()
         if host == dst:
             stats["longest_target_stall_s"] = max(stats["longest_target_stall_s"], now - t_req)
+            target_gets.append((t_req, now - t_req))
         if host == src:
             stats["last_source_reply"] = now
         elif stats["first_target_reply"] is None:
@@ -142,6 +152,24 @@ stats["acked_writes_checked"] = acked + 1
 if stats["last_source_reply"] and stats["first_target_reply"]:
     stats["downtime_s"] = stats["first_target_reply"] - stats["last_source_reply"]
 stats["seconds"] = time.time() - t_start
+
+
+def percentiles(name, lat):
+    lat = sorted(lat)
+    stats[name + "_gets"] = len(lat)
+    for p in (50, 99):
+        # nearest rank
+        stats["%s_get_p%d_ms" % (name, p)] = lat[max(0, -(-len(lat) * p // 100) - 1)] * 1e3 if lat else None
+    stats[name + "_get_max_ms"] = lat[-1] * 1e3 if lat else None
+
+
+try:
+    lazy_done = float(open(os.path.join(ctl, "t-lazy-done")).read())
+except (OSError, ValueError):
+    lazy_done = None
+if lazy_done is not None:
+    percentiles("pull", [d for t, d in target_gets if t < lazy_done])
+    percentiles("after_pull", [d for t, d in target_gets if t >= lazy_done])
 with open(os.path.join(ctl, "client.json.tmp"), "w") as f:
     json.dump(stats, f, indent=1)
 os.rename(os.path.join(ctl, "client.json.tmp"), os.path.join(ctl, "client.json"))

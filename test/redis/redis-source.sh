@@ -12,9 +12,23 @@ shared=${CRR_REDIS_SHARED:-$top/build/redis-shared}
 criu=$top/build/criu
 mib=$(cat $shared/mib)
 transport=$(cat $shared/transport)
+probe=$top/test/redis/guest-probe.py
 fail() { echo "FAIL: $*"; touch $shared/source-failed; exit 1; }
 wait_file() { for _ in $(seq $(($2 * 10))); do [ -e "$1" ] && return 0; sleep 0.1; done; return 1; }
 mkdir -p $shared/img
+
+# Both hosts use the MTU in $shared/mtu (rxe follows its netdev's MTU: 4096
+# bytes of RoCE payload from 4200 up); the target checks that frames that
+# big pass both ways, against this echo.
+if [ -f $shared/mtu ] && [ "$(cat /sys/class/net/eth0/mtu)" != "$(cat $shared/mtu)" ]; then
+	ip link set eth0 mtu "$(cat $shared/mtu)" || fail "cannot set MTU $(cat $shared/mtu) on eth0"
+fi
+echo "mtu=$(cat /sys/class/net/eth0/mtu) active_mtu=$(ibv_devinfo -d $CRR_RDMA_DEV | awk '/active_mtu/ { print $2 }')" \
+	> $shared/mtu-source
+python3 $probe udp-echo 7700 &
+echo_pid=$!
+echo "source: eth0 $(cat $shared/mtu-source)"
+touch $shared/mtu-source-set
 
 unshare -p -f setsid redis-server --port 6379 --bind 0.0.0.0 --protected-mode no --save "" --appendonly no \
 	--enable-debug-command yes --daemonize no < /dev/null > /dev/null 2>&1 &
@@ -43,12 +57,16 @@ rdma=
 [ "$transport" = rdma ] && rdma="--rdma --libdir $top/build/plugin"
 export CRIU_RDMA_ACCEPT_TIMEOUT_MS=300000
 [ -f $shared/cut ] && export CRIU_RDMA_TIMEOUT_MS=2000
+# The timeline of the report puts both hosts' stamps on the host's clock.
+python3 $probe clock $shared/clock-source
 date +%s.%N > $shared/t-freeze
 # --tcp-close: the client's connection is not migrated; it reconnects to the target
 $criu dump -t $pid -D $shared/img --lazy-pages $rdma --address $CRR_IP --port 7600 --tcp-close \
 	-o dump.log -v4
 rc=$?
 date +%s.%N > $shared/t-release
+# (again after the dump: the report shows how far the clock drifted)
+python3 $probe clock $shared/clock-source-end
 [ $rc -eq 0 ] || { tail -n 30 $shared/img/dump.log; fail "dump exited $rc"; }
 kill -0 $pid 2> /dev/null && fail "the frozen source copy is still alive"
 if [ "$transport" = rdma ]; then
@@ -60,4 +78,5 @@ if [ "$transport" = rdma ]; then
 	echo "source: no RDMA resources left"
 fi
 echo "source: frozen copy gone"
+kill $echo_pid 2> /dev/null
 touch $shared/source-done

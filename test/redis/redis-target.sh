@@ -9,8 +9,23 @@ top=$PWD
 shared=${CRR_REDIS_SHARED:-$top/build/redis-shared}
 criu=$top/build/criu
 transport=$(cat $shared/transport)
+probe=$top/test/redis/guest-probe.py
 fail() { echo "FAIL: $*"; touch $shared/stop; exit 1; }
 wait_file() { for _ in $(seq $(($2 * 10))); do [ -e "$1" ] && return 0; sleep 0.1; done; return 1; }
+
+# the MTU of $shared/mtu on both hosts, and frames that big must pass both
+# ways (a wire that drops them would look like a hung transport)
+if [ -f $shared/mtu ] && [ "$(cat /sys/class/net/eth0/mtu)" != "$(cat $shared/mtu)" ]; then
+	ip link set eth0 mtu "$(cat $shared/mtu)" || fail "cannot set MTU $(cat $shared/mtu) on eth0"
+fi
+mtu=$(cat /sys/class/net/eth0/mtu)
+echo "mtu=$mtu active_mtu=$(ibv_devinfo -d $CRR_RDMA_DEV | awk '/active_mtu/ { print $2 }')" > $shared/mtu-target
+echo "target: eth0 $(cat $shared/mtu-target)"
+wait_file $shared/mtu-source-set 600 || fail "the source never set its MTU"
+[ "$(sed 's/ .*//' $shared/mtu-source)" = "mtu=$mtu" ] || fail "MTU differs: source $(cat $shared/mtu-source), target $mtu"
+python3 $probe udp-probe $CRR_PEER 7700 $((mtu - 28)) || fail "frames of $mtu bytes do not pass between the hosts"
+echo "target: frames of $mtu bytes pass both ways"
+python3 $probe clock $shared/clock-target-start
 
 wait_file $shared/loaded 600 || fail "the source never loaded redis"
 python3 $top/test/redis/redis-client.py $shared $CRR_PEER 127.0.0.1 > /tmp/client.log 2>&1 &
@@ -22,6 +37,8 @@ for _ in $(seq 3000); do
 	[ -e $shared/source-failed ] && fail "the source failed"
 	sleep 0.1
 done
+# (the stamps t-* are this host's clock; the report maps them to the host's)
+date +%s.%N > $shared/t-images
 sleep 0.5
 rdma=
 [ "$transport" = rdma ] && rdma="--rdma --libdir $top/build/plugin"
@@ -30,10 +47,16 @@ export CRIU_RDMA_STATS=/tmp/rdma-stats
 [ -f $shared/cut ] && export CRIU_RDMA_TIMEOUT_MS=2000
 work=/tmp/criu-work
 mkdir -p $work
-$criu lazy-pages --page-server $rdma --address $CRR_PEER --port 7600 -D $shared/img -W $work \
-	-o lazy.log -v4 &
+date +%s.%N > $shared/t-lazy-start
+# t-lazy-done: when the daemon ends, i.e. when the last page is in
+( $criu lazy-pages --page-server $rdma --address $CRR_PEER --port 7600 -D $shared/img -W $work \
+	-o lazy.log -v4
+	rc=$?
+	date +%s.%N > $shared/t-lazy-done
+	exit $rc ) &
 lazy=$!
 for _ in $(seq 600); do [ -S $work/lazy-pages.socket ] && break; sleep 0.1; done
+date +%s.%N > $shared/t-lazy-ready
 $criu restore --lazy-pages -D $shared/img -W $work -d --tcp-close -o restore.log -v4 || {
 	tail -n 30 $work/restore.log; fail "restore"; }
 date +%s.%N > $shared/t-restored
@@ -58,12 +81,16 @@ while kill -0 $lazy 2> /dev/null; do
 	[ -n "$line" ] && echo "target: $line"
 done
 wait $lazy || { tail -n 30 $work/lazy.log; fail "lazy-pages daemon"; }
+# the time of the log's last line (this host's clock), to anchor its stamps:
+# a copy over 9p keeps only whole seconds of it
+stat -c %.9Y $work/lazy.log > $shared/lazy-log-mtime
 grep -a "lost the connection\|reconnected to" $work/lazy.log | sed 's/^([0-9. ]*) /target: /'
 date +%s.%N > $shared/t-all-in
 redis-cli -h 127.0.0.1 DEBUG DIGEST > $shared/digest-target
 touch $shared/stop
 wait $client || { cat /tmp/client.log; fail "client"; }
-cp $work/lazy.log $shared/lazy.log
+cp $work/lazy.log $work/restore.log $shared/
+python3 $probe clock $shared/clock-target-end
 faults=$(grep -c "#PF at" $work/lazy.log)
 {
 	echo "fault_requests_uffd=$faults"
