@@ -18,6 +18,8 @@ int fq_init(struct fetch_queue *q, const struct fq_setup *s)
 	q->nr_bg = s->nr_bg;
 	q->nr_slots = s->nr_bg + s->nr_fault;
 	q->bg_cap_fault = s->bg_cap_fault;
+	q->bg_hold = s->bg_hold;
+	q->last_fault = -1e9;
 	q->one_copy = s->one_copy;
 	q->nr_stage = s->nr_stage < FQ_MAX_STAGE ? s->nr_stage : FQ_MAX_STAGE;
 	q->stage_size = q->nr_stage ? s->stage_size : 0;
@@ -206,7 +208,7 @@ static int dispatch(struct fetch_queue *q)
 	while (!q->fault_q && q->pf_q && !q->busy_pf && q->busy_slots - q->busy_bg < lane)
 		if (post_one(q, q->pf_q, &q->pf_q) < 0)
 			return -1;
-	if (q->bg_cap_fault < bg_max && fq_faults_pending(q))
+	if (q->bg_cap_fault < bg_max && (fq_faults_pending(q) || q->now() - q->last_fault < q->bg_hold))
 		bg_max = q->bg_cap_fault;
 	while (q->bg_q && q->busy_bg < bg_max) {
 		ret = post_one(q, q->bg_q, &q->bg_q);
@@ -240,6 +242,8 @@ int fq_submit(struct fetch_queue *q, unsigned long img_id, unsigned long vaddr, 
 		.len = nr_pages * q->page,
 		.times.start = q->now(),
 	};
+	if (kind == FQ_BACKGROUND && ++q->bg_open > q->bg_open_max)
+		q->bg_open_max = q->bg_open;
 	enqueue(q, r);
 	return dispatch(q);
 }
@@ -258,8 +262,10 @@ static int complete(struct fetch_queue *q, struct fetch_req *r, uint8_t *data)
 	int ret;
 
 	r->times.read = q->now();
-	if (r->fault && !r->prefetch)
+	if (r->fault && !r->prefetch) {
 		learn_read_time(q, r);
+		q->last_fault = r->times.read;
+	}
 	if (!q->one_copy) {
 		memcpy(r->buf, data, r->len);
 		q->copied_bytes += r->len;
@@ -272,6 +278,8 @@ static int complete(struct fetch_queue *q, struct fetch_req *r, uint8_t *data)
 	else if (q->stats)
 		fetch_stats_account(q->stats, r->fault, r->nr_pages, r->len, &r->times);
 	q->completed++;
+	if (!r->fault)
+		q->bg_open--;
 	req_free(q, r);
 	return ret < 0 ? -1 : 0;
 }
@@ -361,6 +369,11 @@ void fq_pause(struct fetch_queue *q)
 			push_front(q, r);
 	}
 	q->busy_slots = q->busy_bg = q->busy_pf = 0;
+}
+
+int fq_kick(struct fetch_queue *q)
+{
+	return dispatch(q);
 }
 
 int fq_resume(struct fetch_queue *q)

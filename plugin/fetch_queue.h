@@ -22,10 +22,13 @@
  * after every fault and one READ at a time, so that a fault arriving
  * behind it waits for one READ at most.
  *
- * Faults first on the wire too: while a fault is queued or in flight, no
- * more than bg_cap_fault background READs are kept in flight (the software
- * RDMA path and the link are shared, so a 4 KiB READ behind megabytes of
- * background waits for them); the cap lifts when the faults are served.
+ * Faults first on the wire too: while a fault is queued or in flight, and
+ * for bg_hold seconds after the last one was served, no more than
+ * bg_cap_fault background READs are kept in flight (the software RDMA path
+ * and the link are shared, so a 4 KiB READ behind megabytes of background
+ * waits for them; and a task that faults once faults again soon, so the
+ * background must not fill the wire between two faults); the cap lifts when
+ * the faults stop.
  *
  * CRIU hands every request of a task the same buffer and expects it to hold
  * a request's data only when that request completes.  With two QPs requests
@@ -82,7 +85,8 @@ struct fetch_queue {
 	uint32_t read_size;
 	/* slots [0, nr_bg) READ on the main QP, [nr_bg, nr_slots) on the lane */
 	unsigned int nr_slots, nr_bg, busy_slots, busy_bg, busy_pf;
-	unsigned int bg_cap_fault; /* background READs in flight while a fault waits */
+	unsigned int bg_cap_fault;  /* background READs in flight while a fault waits */
+	double bg_hold, last_fault; /* ... and this long after the last fault was served */
 	bool one_copy;
 	/* the pool: nr_slots slots of read_size, then nr_stage buffers of stage_size */
 	uint8_t *pool;
@@ -91,9 +95,10 @@ struct fetch_queue {
 	struct fq_slot *slots;
 	struct fetch_req *fault_q, *fault_tail, *pf_q, *pf_tail, *bg_q, *bg_tail;
 	unsigned long reads, completed;
-	uint64_t copied_bytes; /* bytes the queue copied before CRIU took them */
-	double fault_read_avg; /* recent time of a fault's READs on the wire, seconds (EWMA) */
-	bool paused;	       /* no connection: requests wait in their queues */
+	unsigned int bg_open, bg_open_max; /* background requests asked and not completed (most at once) */
+	uint64_t copied_bytes;		   /* bytes the queue copied before CRIU took them */
+	double fault_read_avg;		   /* recent time of a fault's READs on the wire, seconds (EWMA) */
+	bool paused;			   /* no connection: requests wait in their queues */
 };
 
 #define FQ_MAX_STAGE 32
@@ -104,6 +109,7 @@ struct fq_setup {
 	uint32_t read_size; /* a multiple of @page */
 	unsigned int nr_bg, nr_fault;
 	unsigned int bg_cap_fault; /* >= nr_bg: no cap */
+	double bg_hold;		   /* seconds the cap holds after the last fault */
 	bool one_copy;
 	unsigned int nr_stage; /* at most FQ_MAX_STAGE; 0: requests of several READs gather privately */
 	uint32_t stage_size;   /* a multiple of @page */
@@ -131,6 +137,8 @@ int fq_read_done(struct fetch_queue *q, unsigned int slot, bool ok);
  */
 void fq_pause(struct fetch_queue *q);
 int fq_resume(struct fetch_queue *q);
+/* Posts what the cap held back once it has lifted (called now and then). */
+int fq_kick(struct fetch_queue *q);
 /* A fault is queued or in flight (not a prefetch). */
 bool fq_faults_pending(const struct fetch_queue *q);
 /* Anything is queued or in flight. */

@@ -139,10 +139,11 @@ void fetch_stats_report(struct fetch_stats *s, unsigned long reads, double now, 
 		"transport=rdma\nfault_pages=%lu\nfault_requests=%lu\nbackground_pages=%lu\nbackground_requests=%lu\n"
 		"bytes=%llu\nreads=%lu\ntasks_done=%lu\nseconds=%.6f\nfault_latency_p50_us=%.1f\n"
 		"fault_latency_p99_us=%.1f\nfault_queue_us_p50=%.1f\nfault_read_us_p50=%.1f\nfault_copy_us_p50=%.1f\n"
-		"reconnects=%lu\npaused_ms=%.0f\ncopied_bytes=%llu\nprefetch_pages=%lu\nprefetch_requests=%lu\n",
+		"reconnects=%lu\npaused_ms=%.0f\ncopied_bytes=%llu\nprefetch_pages=%lu\nprefetch_requests=%"
+		"lu\nbackground_in_flight_max=%u\n",
 		s->fault_pages, s->fault_reqs, s->bg_pages, s->bg_reqs, (unsigned long long)s->bytes, reads,
 		s->tasks_done, secs, p50, p99, q50, w50, c50, s->reconnects, s->paused_s * 1e3,
-		(unsigned long long)s->copied_bytes, s->prefetch_pages, s->prefetch_reqs);
+		(unsigned long long)s->copied_bytes, s->prefetch_pages, s->prefetch_reqs, s->bg_open_max);
 	if (fclose(f))
 		pr_perror("cannot write %s", path);
 }

@@ -22,7 +22,8 @@ struct fetch_stats {
 	unsigned long reconnects; /* connections re-made after a loss */
 	double paused_s;	  /* time spent with no connection */
 	uint64_t bytes;
-	uint64_t copied_bytes; /* copied by the plugin before CRIU's UFFDIO_COPY */
+	uint64_t copied_bytes;	  /* copied by the plugin before CRIU's UFFDIO_COPY */
+	unsigned int bg_open_max; /* most background requests CRIU had asked for at once */
 	double t_connect, t_progress;
 	uint64_t exported_bytes, progress_bytes; /* for the progress line */
 	/*

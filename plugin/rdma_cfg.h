@@ -24,6 +24,7 @@ struct rdma_cfg {
 	int fault_spin_us;	  /* target: poll for a fault's READ at most this long */
 	bool fault_spin_adaptive; /* target: ... or twice its recent READ time, if shorter */
 	int fault_bg_cap;	  /* target: background READs in flight while a fault waits */
+	int fault_bg_hold_ms;	  /* target: ... and this long after the last fault */
 	bool one_copy;		  /* target: CRIU copies pages from where the READs put them */
 	int stage_buffers;	  /* target: registered staging buffers of RDMA_CFG_STAGE_SIZE */
 	bool zero_copy;		  /* source: the tasks register their own memory */

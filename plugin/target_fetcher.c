@@ -133,12 +133,16 @@ static int post_read(void *ctx, bool lane, unsigned int slot, void *local, uint6
 
 static int register_pool(void)
 {
+	double t0 = rdma_now();
+
 	tf.pool_mr = rconn_reg(&tf.conn, tf.q.pool, fq_pool_size(&tf.q), IBV_ACCESS_LOCAL_WRITE);
 	if (!tf.pool_mr) {
 		pr_perror("cannot register the staging pool");
 		return -1;
 	}
 	tf.q.post_ctx = tf.pool_mr;
+	pr_info("registered the READ slots and staging buffers, %zu KiB, in %.3f s\n", fq_pool_size(&tf.q) >> 10,
+		rdma_now() - t0);
 	return 0;
 }
 
@@ -151,6 +155,7 @@ static int setup_queue(void)
 		.nr_bg = tf.conn.max_reads,
 		.nr_fault = tf.conn.lane_reads,
 		.bg_cap_fault = (unsigned int)tf.cfg->fault_bg_cap,
+		.bg_hold = tf.cfg->fault_bg_hold_ms / 1e3,
 		.one_copy = tf.cfg->one_copy,
 		.nr_stage = (unsigned int)tf.cfg->stage_buffers,
 		.stage_size = RDMA_CFG_STAGE_SIZE,
@@ -227,6 +232,8 @@ static void abandon_conn(void)
 
 int target_connect(const struct rdma_cfg *cfg, const char *addr, unsigned short port, int *event_fd)
 {
+	double t0;
+
 	tf.cfg = cfg;
 	if (!addr || !port) {
 		pr_err("--rdma needs --address and --port of the source\n");
@@ -238,6 +245,7 @@ int target_connect(const struct rdma_cfg *cfg, const char *addr, unsigned short 
 	if (!tf.addr || fetch_stats_init(&tf.stats, sysconf(_SC_PAGESIZE), rdma_now()))
 		return -1;
 	/* the key is in the image directory the restore reads (or a setting) */
+	t0 = rdma_now();
 	if (rdma_cfg_session(cfg, "target", criu_get_image_dir(), &tf.sess) || open_session(false) || open_lane() ||
 	    setup_queue() || register_pool() || setup_epoll(event_fd)) {
 		/* nothing to serve: release it all now, whatever CRIU does next */
@@ -246,10 +254,12 @@ int target_connect(const struct rdma_cfg *cfg, const char *addr, unsigned short 
 		return -1;
 	}
 	tf.last_rx = tf.last_tx = rdma_now();
+	pr_info("connected and authenticated in %.3f s\n", tf.last_rx - t0);
 	pr_info("source exports %zu task(s); READs of up to %u KiB, %u background and %u fault READs in flight\n",
 		tf.table.nr, tf.q.read_size >> 10, tf.q.nr_bg, tf.q.nr_slots - tf.q.nr_bg);
-	pr_info("while a fault waits at most %u background READs in flight; %s; %u staging buffers of %u KiB\n",
-		tf.q.bg_cap_fault < tf.q.nr_bg ? tf.q.bg_cap_fault : tf.q.nr_bg,
+	pr_info("while a fault waits (and %.0f ms after) at most %u background READs in flight; %s; %u staging "
+		"buffers of %u KiB\n",
+		tf.q.bg_hold * 1e3, tf.q.bg_cap_fault < tf.q.nr_bg ? tf.q.bg_cap_fault : tf.q.nr_bg,
 		tf.q.one_copy ? "pages handed to CRIU where they land" : "pages copied into CRIU's buffer",
 		tf.q.nr_stage, tf.q.stage_size >> 10);
 	pr_info("heartbeat every %d ms; a source silent for %d ms is lost; reconnecting for up to %d s after a loss\n",
@@ -415,7 +425,8 @@ static int tick(void)
 			return lose_conn("a heartbeat could not be sent");
 		tf.last_tx = now;
 	}
-	return 0;
+	/* the background cap may have lifted with no completion to notice it */
+	return fq_kick(&tf.q);
 }
 
 /*
@@ -588,6 +599,7 @@ int target_disconnect(int status)
 		if (tf.paused)
 			usleep(100000);
 	tf.stats.copied_bytes = tf.q.copied_bytes;
+	tf.stats.bg_open_max = tf.q.bg_open_max;
 	if (tf.stats.lat_us)
 		fetch_stats_report(&tf.stats, tf.q.reads, rdma_now(), tf.cfg->stats);
 	send_close(status);

@@ -131,6 +131,8 @@ guest_single() {
 		test/guest/lazy-rdma-stress.sh \
 		test/guest/lazy-rdma-fault-around.sh \
 		test/guest/lazy-tcp.sh \
+		test/guest/lazy-rdma-prefetch.sh \
+		test/guest/lazy-tcp-prefetch.sh \
 		test/guest/lazy-failures.sh \
 		test/guest/lazy-no-zero-pages.sh \
 		test/guest/lazy-one-target.sh \

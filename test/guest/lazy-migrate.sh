@@ -1,7 +1,10 @@
 #!/bin/bash
 # Lazy (post-copy) migration inside one guest, over RDMA (default) or TCP:
 #   lazy-migrate.sh [rdma|tcp] [MIB] [WORKLOAD (lazy-pattern, lazy-stress)] [WORKLOAD_ARG]
-# CRR_FAULT_AROUND=N passes --lazy-fault-around N to the lazy-pages daemon;
+# CRR_FAULT_AROUND=N passes --lazy-fault-around N to the lazy-pages daemon,
+# CRR_BG_DELAY=MS --lazy-background-delay MS, CRR_LAZY_ARGS more options;
+# CRR_EXPECT_PREFETCH=1: the workload scans, and prefetch must have served
+# most of it (both transports: CRIU's counters; RDMA: the plugin's too);
 # CRR_RDMA_VIA_CONFIG=1 selects RDMA through a config file's 'rdma' key.
 # CRR_EXPECT_EXPORT=zero-copy (default for rdma) | copy | fallback: how the
 # source must have exported the memory (checked in its log, its memory and
@@ -121,7 +124,8 @@ check_export() {
 
 fault_around=${CRR_FAULT_AROUND:-1}
 $criu lazy-pages --page-server $rdma --address $CRR_IP --port $port -D $img --libdir $plugins \
-	--lazy-fault-around $fault_around -o lazy.log -v4 &
+	--lazy-fault-around $fault_around --lazy-background-delay ${CRR_BG_DELAY:-0} ${CRR_LAZY_ARGS:-} \
+	-o lazy.log -v4 &
 lazy=$!
 # the restore connects to the daemon's socket: wait for it (a busy guest can take longer than any fixed sleep)
 for _ in $(seq 300); do [ -S $img/lazy-pages.socket ] && break; kill -0 $lazy 2> /dev/null || break; sleep 0.1; done
@@ -143,7 +147,7 @@ if [ "$transport" = rdma ]; then
 	[ -f $d/stats ] || fail "no RDMA transport counters"
 	cat $d/stats
 	. $d/stats
-	total=$((fault_pages + background_pages))
+	total=$((fault_pages + background_pages + prefetch_pages))
 	expect=$((mib * 256))
 	[ "$workload_arg" = sparse ] && expect=$((expect / 2))
 	[ "$fault_pages" -gt 0 ] || fail "no page came by fault over RDMA"
@@ -158,10 +162,39 @@ if [ "$transport" = rdma ]; then
 	# (a workload that drops or moves pages while remote needs fewer)
 	[ "$workload" != lazy-pattern ] || [ "$total" -ge "$expect" ] || fail "only $total of >= $expect pages came over RDMA"
 	grep -q "PS_IOV\|Disconnect from the page server" $img/lazy.log && fail "TCP page server used"
+	# the deep pull: CRIU kept several background requests out at once (--lazy-pages-inflight)
+	want_inflight=$(echo "${CRR_LAZY_ARGS:-}" | sed -n 's/.*--lazy-pages-inflight \([0-9]*\).*/\1/p')
+	if [ "${want_inflight:-4}" -gt 1 ]; then
+		[ "$background_in_flight_max" -gt 1 ] || fail "one background request at a time"
+	else
+		[ "$background_in_flight_max" -eq 1 ] || fail "--lazy-pages-inflight 1: $background_in_flight_max at once"
+	fi
+	# one copy: CRIU took every page from where its READ put it
+	[ "${CRIU_RDMA_ONE_COPY:-1}" = 0 ] || [ "$copied_bytes" = 0 ] ||
+		fail "the plugin copied $copied_bytes bytes before UFFDIO_COPY"
 	# per-task completion reaches the source
 	[ "$tasks_done" -ge 1 ] || fail "the target reported no task complete"
 	grep "target has every page of task" $img/dump.log || fail "the source never heard a task was complete"
 	grep "export: \|serving\|target finished" $img/dump.log
 	grep "lazy pages over RDMA\|histogram" $img/lazy.log
+fi
+# A scan is served by faults (the pull held back) and by prefetch along
+# it: most pages prefetched, most of those gone past by the task, and far
+# fewer faults than pages.
+if [ "${CRR_EXPECT_PREFETCH:-0}" = 1 ]; then
+	line=$(grep "prefetch: " $img/lazy.log | tail -n 1)
+	echo "$line"
+	read -r pf_pages pf_reqs pf_used <<< "$(echo "$line" | sed -n 's/.*prefetch: \([0-9]*\) pages in \([0-9]*\) requests.*, \([0-9]*\) of them gone past.*/\1 \2 \3/p')"
+	[ -n "$pf_pages" ] || fail "no prefetch counters in the lazy-pages log"
+	pages=$((mib * 256))
+	[ "$pf_pages" -ge $((pages / 2)) ] || fail "only $pf_pages of $pages pages prefetched along the scan"
+	[ "$pf_used" -ge $((pf_pages / 2)) ] || fail "only $pf_used of $pf_pages prefetched pages were gone past"
+	faults=$(grep -c "#PF at" $img/lazy.log)
+	echo "page faults handled: $faults for $pages pages"
+	[ "$faults" -le $((pages / 8)) ] || fail "$faults page faults for a scan of $pages pages"
+	if [ "$transport" = rdma ]; then
+		[ "$prefetch_pages" -ge "$pf_pages" ] || fail "the plugin saw $prefetch_pages prefetched pages, CRIU $pf_pages"
+		[ "$fault_requests" -le $((pages / 8)) ] || fail "$fault_requests fault requests over RDMA for a scan"
+	fi
 fi
 echo "PASS: $transport lazy migration of $mib MiB ($workload)"

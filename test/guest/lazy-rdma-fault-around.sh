@@ -1,4 +1,6 @@
 #!/bin/sh
 # Fault-around of 16 pages (64 KiB windows) over RDMA: every byte still checks,
-# and the counters show faults fetched windows, not single pages.
-CRR_FAULT_AROUND=16 exec test/guest/lazy-migrate.sh rdma 64
+# and the counters show faults fetched windows, not single pages.  With CRIU's
+# old pull, one background request at a time (--lazy-pages-inflight 1), which
+# the counters must show too.
+CRR_FAULT_AROUND=16 CRR_LAZY_ARGS="--lazy-pages-inflight 1" exec test/guest/lazy-migrate.sh rdma 64

@@ -16,6 +16,9 @@
  * With "sparse", only even pages are written: odd pages are never touched,
  * so they are holes in the dump, one lazy range per page, and must read
  * back as zeros.
+ *
+ * With "scan" (or "rscan") the pages are checked in ascending (descending)
+ * order instead of at random: the trend a prefetch should follow.
  */
 #include <fcntl.h>
 #include <stdint.h>
@@ -71,10 +74,11 @@ int main(int argc, char **argv)
 	uint64_t *mem;
 	long page = sysconf(_SC_PAGESIZE);
 	int fork_mode = argc == 4 && !strcmp(argv[3], "fork"), sync[2];
+	int scan = argc == 4 && !strcmp(argv[3], "scan"), rscan = argc == 4 && !strcmp(argv[3], "rscan");
 	pid_t child = 0;
 
 	sparse = argc == 4 && !strcmp(argv[3], "sparse");
-	if (argc != 3 && !fork_mode && !sparse)
+	if (argc != 3 && !fork_mode && !sparse && !scan && !rscan)
 		return 2;
 	page_words = (size_t)page / 8;
 	len = strtoul(argv[2], NULL, 0) << 20;
@@ -88,7 +92,7 @@ int main(int argc, char **argv)
 		if (!sparse || !((i / page_words) & 1))
 			mem[i] = pattern((uintptr_t)&mem[i]);
 	for (i = 0; i < pages; i++)
-		order[i] = i;
+		order[i] = rscan ? pages - 1 - i : i;
 	if (fork_mode) {
 		if (pipe(sync))
 			return 3;
@@ -118,9 +122,9 @@ int main(int argc, char **argv)
 	while (access(path, F_OK))
 		usleep(20000);
 
-	/* Random page order: the faults hit all over the area. */
+	/* Random page order (unless scanning): the faults hit all over the area. */
 	srand((unsigned int)time(NULL));
-	for (i = pages - 1; i > 0; i--) {
+	for (i = pages - 1; i > 0 && !scan && !rscan; i--) {
 		size_t j = (size_t)rand() % (i + 1), t = order[i];
 
 		order[i] = order[j];

@@ -69,6 +69,7 @@ static struct {
 	bool one_copy;
 	unsigned int nr_stage, bg_cap;
 	uint32_t stage_size;
+	double bg_hold;
 } mode;
 
 /* The fake clock. */
@@ -347,6 +348,7 @@ static int setup(struct fetch_queue *q, unsigned int nr_bg, unsigned int nr_faul
 		.stats = stats,
 		.now = fake_now,
 		.bg_cap_fault = mode.bg_cap,
+		.bg_hold = mode.bg_hold,
 		.one_copy = mode.one_copy,
 		.nr_stage = mode.nr_stage,
 		.stage_size = mode.stage_size,
@@ -1024,6 +1026,8 @@ static void test_one_copy(void)
 	CHECK(read_is(7, false, VA_C, RK_C, PAGE) && fp.r[7].local == q.pool + (size_t)fp.r[7].slot * PAGE);
 	CHECK(land(&q, 7, true) == 0 && land(&q, 6, true) == 0 && land(&q, 5, true) == 0);
 	CHECK(cr.nr_done == 4 && !fq_busy(&q));
+	/* three background requests were asked for at once */
+	CHECK(q.bg_open_max == 3 && q.bg_open == 0);
 	/* only the fault's two pages were copied */
 	CHECK(q.copied_bytes == 2 * PAGE);
 	teardown(&q);
@@ -1067,6 +1071,26 @@ static void test_fault_cap(void)
 	CHECK(fp.nr == 3 && fp.out_bg == 2);
 	CHECK(land(&q, 1, true) == 0 && land(&q, 2, true) == 0 && cr.nr_done == 2);
 	teardown(&q);
+
+	/* the cap holds for bg_hold after the last fault, then a kick lifts it */
+	mode.bg_cap = 1;
+	mode.bg_hold = 0.010;
+	if (setup(&q, 4, 2, PAGE, NULL))
+		return;
+	clock_now = 5.0;
+	CHECK(submit(&q, T2, VA_D, 1, true) == 0);
+	CHECK(land(&q, 0, true) == 0);
+	clock_now = 5.005;
+	CHECK(submit(&q, T1, VA_A, 8, false) == 0);
+	CHECK(fp.nr == 2 && fp.out_bg == 1);
+	CHECK(fq_kick(&q) == 0 && fp.out_bg == 1);
+	clock_now = 5.011;
+	CHECK(fq_kick(&q) == 0 && fp.out_bg == 4);
+	while (fp.nr_out)
+		CHECK(land(&q, fp.out[0], true) == 0);
+	CHECK(cr.nr_done == 2 && !fq_busy(&q));
+	teardown(&q);
+	mode.bg_hold = 0;
 }
 
 /* The recent time of a fault's READs, which bounds how long a fault polls. */

@@ -24,6 +24,7 @@ static const char *const names[] = {
 	"CRIU_RDMA_FAULT_SPIN_US",
 	"CRIU_RDMA_FAULT_SPIN_ADAPTIVE",
 	"CRIU_RDMA_FAULT_BG_CAP",
+	"CRIU_RDMA_FAULT_BG_HOLD_MS",
 	"CRIU_RDMA_ONE_COPY",
 	"CRIU_RDMA_STAGE_BUFFERS",
 	"CRIU_RDMA_RECOVERY_S",
@@ -131,6 +132,7 @@ static void test_defaults(void)
 	CHECK(logged("param CRIU_RDMA_FAULT_SPIN_US=1000\n"));
 	CHECK(logged("param CRIU_RDMA_FAULT_SPIN_ADAPTIVE=1\n"));
 	CHECK(logged("param CRIU_RDMA_FAULT_BG_CAP=2\n"));
+	CHECK(logged("param CRIU_RDMA_FAULT_BG_HOLD_MS=20\n"));
 	CHECK(logged("param CRIU_RDMA_ONE_COPY=1\n"));
 	CHECK(logged("param CRIU_RDMA_STAGE_BUFFERS=6\n"));
 	CHECK(logged("param CRIU_RDMA_RECOVERY_S=120\n"));
@@ -163,6 +165,7 @@ static void test_ints(void)
 		{ "CRIU_RDMA_ACCEPT_TIMEOUT_MS", 1, 86400000, offsetof(struct rdma_cfg, accept_timeout_ms) },
 		{ "CRIU_RDMA_FAULT_SPIN_US", 0, 1000000, offsetof(struct rdma_cfg, fault_spin_us) },
 		{ "CRIU_RDMA_FAULT_BG_CAP", 0, 65536, offsetof(struct rdma_cfg, fault_bg_cap) },
+		{ "CRIU_RDMA_FAULT_BG_HOLD_MS", 0, 60000, offsetof(struct rdma_cfg, fault_bg_hold_ms) },
 		{ "CRIU_RDMA_STAGE_BUFFERS", 0, 32, offsetof(struct rdma_cfg, stage_buffers) },
 		{ "CRIU_RDMA_RECOVERY_S", 0, 86400, offsetof(struct rdma_cfg, recovery_s) },
 	};
