@@ -120,10 +120,10 @@ void fetch_stats_report(struct fetch_stats *s, unsigned long reads, double now, 
 	pr_info("lazy pages over RDMA: fault_pages=%lu fault_requests=%lu background_pages=%lu background_requests=%lu "
 		"bytes=%llu reads=%lu tasks_done=%lu seconds=%.3f fault_latency_p50_us=%.1f "
 		"fault_latency_p99_us=%.1f reconnects=%lu paused_ms=%.0f copied_bytes=%llu prefetch_pages=%lu "
-		"prefetch_requests=%lu\n",
+		"prefetch_requests=%lu background_in_flight_max=%u\n",
 		s->fault_pages, s->fault_reqs, s->bg_pages, s->bg_reqs, (unsigned long long)s->bytes, reads,
 		s->tasks_done, secs, p50, p99, s->reconnects, s->paused_s * 1e3, (unsigned long long)s->copied_bytes,
-		s->prefetch_pages, s->prefetch_reqs);
+		s->prefetch_pages, s->prefetch_reqs, s->bg_open_max);
 	log_histogram(s);
 	pr_info("fault latency p50 parts: %.1f us waiting for a slot, %.1f us READ on the wire, %.1f us copy + "
 		"UFFDIO_COPY\n",

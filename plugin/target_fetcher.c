@@ -430,18 +430,21 @@ static int tick(void)
 }
 
 /*
- * How long a fault polls: CRIU_RDMA_FAULT_SPIN_US, or (adaptive) twice the
- * recent time of a fault's READ if that is shorter, so that a READ slower
- * than usual (a loaded link, a busy source) sends us back to the event
- * loop instead of burning a CPU the task and the software RDMA path need.
- * Never less than 20 us: the first samples may be lucky.
+ * How long a fault polls: CRIU_RDMA_FAULT_SPIN_US; or (adaptive) twice the
+ * recent time of a fault's READ, and not at all while that is longer than
+ * CRIU_RDMA_FAULT_SPIN_US: when READs are slow (a loaded link, a busy
+ * source, a software RDMA device busy with the pull) polling only burns a
+ * CPU that the task and the device need, and the READ is reaped from the
+ * event loop just as well.  Never less than 20 us: a sample may be lucky.
  */
 static double spin_budget(void)
 {
 	double b = 2 * tf.q.fault_read_avg;
 
-	if (!tf.cfg->fault_spin_adaptive || b <= 0 || b > tf.fault_spin)
+	if (!tf.cfg->fault_spin_adaptive || b <= 0)
 		return tf.fault_spin;
+	if (b > tf.fault_spin)
+		return 0;
 	return b < 20e-6 ? 20e-6 : b;
 }
 

