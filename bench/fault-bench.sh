@@ -7,7 +7,8 @@
 #
 #   bench/fault-bench.sh --ip ADDR [--dev rxe0] [--netdev eth0] [--mtus "1500 4200"]
 #                        [--runs 3] [--samples 200] [--mib 64] [--pull-mib 512]
-#                        [--hold-ms 6000] [--log-level 3] [--out DIR]
+#                        [--hold-ms 6000] [--storm-mib 256] [--scan-mib 4]
+#                        [--scan-hold-ms MS] [--scan-variant NAME:ARGS]... [--log-level 3] [--out DIR]
 #
 # --mtus changes the netdev's MTU for each pass (rxe then uses IB MTU 1024 /
 # 4096); without it the current MTU is measured.  While faults are timed the
@@ -16,10 +17,30 @@
 # long; a run whose faults take longer fails and asks for more).  Raw
 # samples and one line per migration go to DIR (bench/report.py turns them
 # into RESULTS.md).
+#
+# Two more scenarios run at the last MTU, both transports side by side in
+# every run (tools/fault_storm.c is the workload):
+#  - fault storm (--storm-mib, storm.tsv): an area pulled in the background
+#    while the task faults on random missing pages as fast as it can: the
+#    pull's throughput, restore to last page, against the same pull with the
+#    task idle, and the latency of the faults taken during it;
+#  - sequential scan (--scan-mib, scan.tsv): with the pull held back for
+#    --scan-hold-ms, the task reads its whole area front to back once: the
+#    scan time and the faults it took per MiB, once per --scan-variant
+#    NAME:ARGS, ARGS being extra `criu lazy-pages` options (a variant whose
+#    option this CRIU does not know is skipped, and scan-skipped.tsv says so).
+# --samples 0 skips the latency runs and the floors, --pull-mib 0 the pull,
+# --storm-mib 0 and --scan-mib 0 their scenario.
 # Needs: build/ (meson + ninja), perftest (ib_read_lat, ib_read_bw), root.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 ip=${CRR_IP:-} dev=rxe0 netdev=eth0 mtus= runs=3 samples=200 mib=64 pull_mib=512 hold_ms=6000 loglevel=3
+storm_mib=256 scan_mib=4 scan_hold_ms=
+# the scan's variants, NAME:EXTRA_LAZY_PAGES_ARGS (--scan-variant replaces the list)
+scan_variants=("plain:--lazy-prefetch 0" "prefetch:--lazy-prefetch 64")
+scan_variants_given=
+# (set per scan variant, read by migrate)
+variant= lazy_args=
 out=$top/build/bench
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -32,6 +53,16 @@ while [ $# -gt 0 ]; do
 	--mib) mib=$2 ;;
 	--pull-mib) pull_mib=$2 ;;
 	--hold-ms) hold_ms=$2 ;;
+	--storm-mib) storm_mib=$2 ;;
+	--scan-mib) scan_mib=$2 ;;
+	--scan-hold-ms) scan_hold_ms=$2 ;;
+	--scan-variant)
+		[ -n "$scan_variants_given" ] || scan_variants=()
+		scan_variants_given=1
+		case $2 in
+		*:*) scan_variants+=("$2") ;;
+		*) echo "fault-bench: --scan-variant takes NAME:ARGS, not '$2'" >&2; exit 2 ;;
+		esac ;;
 	--log-level) loglevel=$2 ;;
 	--out) out=$2 ;;
 	*) echo "fault-bench: unknown argument $1" >&2; exit 2 ;;
@@ -42,7 +73,7 @@ done
 criu=$top/build/criu
 plugins=$top/build/plugin
 tools=$top/build/bench
-for f in $criu $plugins/criu-rdma.so $tools/fault-lat $tools/uffd-rtt $tools/tcp-rtt; do
+for f in $criu $plugins/criu-rdma.so $tools/fault-lat $tools/fault-storm $tools/uffd-rtt $tools/tcp-rtt; do
 	[ -e $f ] || { echo "fault-bench: $f missing: build first (meson setup build && ninja -C build)" >&2; exit 1; }
 done
 command -v ib_read_lat > /dev/null || { echo "fault-bench: perftest (ib_read_lat) is not installed" >&2; exit 1; }
@@ -53,6 +84,11 @@ runs_tsv=$out/runs.tsv
 floor_tsv=$out/floor.tsv
 echo -e "mtu\ttransport\twindow\trun\tkind\tsamples\tdump_s\trestore_to_done_s\tcpu_total_s\tcpu_serve_s\tbytes\tstats\tcpu_serve_user_s\tcpu_serve_sys_s" > $runs_tsv
 echo -e "mtu\twhat\tsize\tvalue\tunit" > $floor_tsv
+storm_tsv=$out/storm.tsv
+scan_tsv=$out/scan.tsv
+echo -e "mtu\ttransport\tmode\trun\tmib\trestore_to_done_s\tpull_mib_s\taccesses\tfaults\traced\tfault_p50_us\tfault_p99_us\tstorm_s\tverify_s\tresumed_after_s\tstats" > $storm_tsv
+echo -e "mtu\ttransport\tvariant\trun\tmib\tscan_s\tfaults\tfaults_per_mib\trdma_fault_requests\trestore_to_done_s\tlazy_args\tstats" > $scan_tsv
+echo -e "variant\tlazy_args\treason" > $out/scan-skipped.tsv
 log() { echo "fault-bench: $*" >&2; }
 # keeps a failed run's CRIU logs, then stops whatever of it is left
 keep_logs() {
@@ -69,20 +105,35 @@ cpu_of() {
 }
 
 # migrate TRANSPORT WINDOW MIB SAMPLES DELAY_MS GAP_MS BG_DELAY_MS NAME KIND: one lazy
-# migration of a fault-lat workload in a local work directory; appends its
-# line to runs.tsv and keeps its samples and counters in $out/raw/NAME
+# migration in a local work directory.  KIND latency or pull: a fault-lat
+# workload, its line goes to runs.tsv; storm, idle or scan: a fault-storm
+# workload in that mode (SAMPLES, DELAY_MS and GAP_MS unused), its line goes
+# to storm.tsv or scan.tsv (scan: variant $variant, `criu lazy-pages`
+# getting $lazy_args too).  Keeps samples and counters in $out/raw/NAME.
 migrate() {
 	local tr=$1 win=$2 size=$3 n=$4 delay=$5 gap=$6 bgdelay=$7 name=$8 kind=$9 d=$work/$8
-	local img=$d/img rdma= port=$((7600 + RANDOM % 200)) pid dump criu_pid t0 t1 t2 t3 cpu0
+	local img=$d/img rdma= port=$((7600 + RANDOM % 200)) pid dump criu_pid t0 t1 t2 t3 cpu0 wl extra= began=$SECONDS
 	rm -rf $d
 	mkdir -p $img
-	# rdma-spin: --rdma with the fault path polling the CQ (CRIU_RDMA_FAULT_SPIN_US)
-	[ $tr != tcp ] && rdma=--rdma
-	export CRIU_RDMA_STATS=$d/stats CRIU_RDMA_FAULT_SPIN_US=0
-	[ $tr = rdma-spin ] && CRIU_RDMA_FAULT_SPIN_US=1000
-	unshare -p -f setsid $tools/fault-lat $d $size $n $win $delay $gap < /dev/null > $d/workload.log 2>&1 &
-	for _ in $(seq 600); do [ -f $d/ready ] && break; sleep 0.1; done
-	pid=$(pgrep -f "^$tools/fault-lat $d " | tail -n 1)
+	case $tr in tcp*) ;; *) rdma=--rdma ;; esac
+	export CRIU_RDMA_STATS=$d/stats
+	# a variant switches one mechanism off against the defaults (the A/B)
+	unset CRIU_RDMA_FAULT_SPIN_US CRIU_RDMA_ONE_COPY CRIU_RDMA_FAULT_BG_CAP
+	case $tr in
+	rdma-event) export CRIU_RDMA_FAULT_SPIN_US=0 ;;
+	rdma-copy) export CRIU_RDMA_ONE_COPY=0 ;;
+	rdma-nocap) export CRIU_RDMA_FAULT_BG_CAP=65536 ;;
+	*-inflight1) extra="--lazy-pages-inflight 1" ;;
+	esac
+	case $kind in
+	storm | idle) wl="$tools/fault-storm $d $size $kind" ;;
+	scan) wl="$tools/fault-storm $d $size $kind" extra=$lazy_args ;;
+	*) wl="$tools/fault-lat $d $size $n $win $delay $gap" ;;
+	esac
+	unshare -p -f setsid $wl < /dev/null > $d/workload.log 2>&1 &
+	# (filling a large area takes a while under emulation)
+	for _ in $(seq 1200); do [ -f $d/ready ] && break; sleep 0.1; done
+	pid=$(pgrep -f "^$tools/fault-[a-z]* $d " | tail -n 1)
 	[ -n "$pid" ] || { log "workload did not start"; return 1; }
 	t0=$(now)
 	( $criu dump -t $pid -D $img --lazy-pages $rdma --address $ip --port $port --libdir $plugins -o dump.log \
@@ -93,7 +144,7 @@ migrate() {
 	# plugin has exported everything (a copy export runs after CRIU's line)
 	# (info lines: needs --log-level 3 or more)
 	local ready="Starting lazy pages server\|Lazy pages transfer"
-	[ $tr != tcp ] && ready="rdma: export: \|Lazy pages transfer"
+	[ -n "$rdma" ] && ready="rdma: export: \|Lazy pages transfer"
 	for _ in $(seq 1200); do
 		grep -q "$ready" $img/dump.log 2> /dev/null && break
 		[ -f $d/dump-status ] && break
@@ -104,7 +155,7 @@ migrate() {
 	criu_pid=$(pgrep -P $dump -x criu | head -n 1)
 	cpu0=$(cpu_of $criu_pid)
 	( $criu lazy-pages --page-server $rdma --address $ip --port $port -D $img --libdir $plugins \
-		--lazy-fault-around $win --lazy-background-delay $bgdelay -o lazy.log -v$loglevel
+		--lazy-fault-around $win --lazy-background-delay $bgdelay $extra -o lazy.log -v$loglevel
 	  echo $? > $d/lazy-status; now > $d/lazy-end ) &
 	# the restore connects to the daemon's socket
 	for _ in $(seq 300); do [ -S $img/lazy-pages.socket ] && break; sleep 0.05; done
@@ -112,13 +163,24 @@ migrate() {
 		{ log "restore failed"; return 1; }
 	t2=$(now)
 	touch $d/go
+	if [ $kind = storm ] || [ $kind = idle ]; then
+		# the task checks its memory once the last page is in
+		for _ in $(seq 6000); do [ -f $d/lazy-status ] && break; sleep 0.05; done
+		touch $d/pulled
+	fi
 	for _ in $(seq 3000); do [ -f $d/result ] && break; sleep 0.05; done
 	grep -q "^OK" $d/result 2> /dev/null || { log "workload: $(cat $d/result 2> /dev/null)"; return 1; }
 	if [ $kind = latency ] && awk -v a=$t2 -v b=$(now) -v h=$hold_ms 'BEGIN { exit !(b - a > h / 1000) }'; then
 		log "the faults took longer than --hold-ms $hold_ms: the background pull overlapped them; raise it"
 		return 1
 	fi
-	# a latency run ends now; a pull run keeps the task until every page is in
+	if [ $kind = scan ] && awk -v a=$t2 -v b=$(now) -v h=$bgdelay 'BEGIN { exit !(b - a > h / 1000) }'; then
+		log "the scan took longer than --scan-hold-ms $bgdelay: the background pull overlapped it; raise it"
+		return 1
+	fi
+	# a latency run ends now; the others keep the task until every page is
+	# in (a scan's task exiting with CRIU's TCP reads still in flight made
+	# the daemon close on unread data, and the source's dump failed on the reset)
 	[ $kind = latency ] && touch $d/exit
 	for _ in $(seq 6000); do [ -f $d/lazy-status ] && break; sleep 0.05; done
 	[ "$(cat $d/lazy-status 2> /dev/null)" = 0 ] || { log "lazy-pages failed"; tail -n 20 $img/lazy.log >&2; return 1; }
@@ -133,19 +195,51 @@ migrate() {
 		split(c0, z, " "); printf "%.3f %.3f %.3f %.3f", u + s, u + s - z[1] - z[2], u - z[1], s - z[2] }')
 	read -r cpu_total cpu_serve cpu_serve_user cpu_serve_sys <<< "$cpu_split"
 	bytes=$((size << 20))
-	if [ $tr != tcp ]; then
+	if [ -n "$rdma" ]; then
 		[ -f $d/stats ] || { log "no RDMA transport counters"; return 1; }
 		# every timed fault came over RDMA
 		[ $kind != latency ] || [ "$(sed -n 's/^fault_requests=//p' $d/stats)" -ge $n ] || { log "fewer RDMA faults than samples"; return 1; }
 		stats=$(grep -v '^transport' $d/stats | tr '\n' ' ')
 	fi
-	echo -e "$mtu\t$tr\t$win\t$run\t$kind\t$n\t$(awk -v a=$t0 -v b=$t1 'BEGIN { printf "%.3f", b - a }')\t$(awk -v a=$t2 -v b=$t3 'BEGIN { printf "%.3f", b - a }')\t$cpu_total\t$cpu_serve\t$bytes\t$stats\t$cpu_serve_user\t$cpu_serve_sys" >> $runs_tsv
+	local restore_to_done
+	restore_to_done=$(awk -v a=$t2 -v b=$t3 'BEGIN { printf "%.3f", b - a }')
+	case $kind in
+	storm | idle) storm_row ;;
+	scan) scan_row ;;
+	*) echo -e "$mtu\t$tr\t$win\t$run\t$kind\t$n\t$(awk -v a=$t0 -v b=$t1 'BEGIN { printf "%.3f", b - a }')\t$restore_to_done\t$cpu_total\t$cpu_serve\t$bytes\t$stats\t$cpu_serve_user\t$cpu_serve_sys" >> $runs_tsv ;;
+	esac
 	mkdir -p $out/raw/$name
-	cp $d/lat.txt $out/raw/$name/
+	cp $d/result $out/raw/$name/
+	[ -f $d/lat.txt ] && cp $d/lat.txt $out/raw/$name/
 	# the source's log of a pull shows its export and release times
 	[ $kind = pull ] && cp $img/dump.log $out/raw/$name/
 	[ -f $d/stats ] && cp $d/stats $out/raw/$name/
 	rm -rf $d
+	log "$name: $((SECONDS - began)) s"
+}
+
+# result_val KEY: a value from the workload's "OK key=value ..." result (in migrate)
+result_val() { sed -n "s/^OK.* $1=\([^ ]*\).*/\1/p" $d/result; }
+
+# pct_of P FILE: the P-th percentile of the numbers in FILE (as report.py takes it)
+pct_of() {
+	sort -n $2 | awk -v p=$1 '{ v[NR] = $1 } END { i = int(NR * p / 100) + 1; if (i > NR) i = NR; print v[i] }'
+}
+
+# storm_row, scan_row: the line of a fault-storm run (in migrate, whose variables they read)
+storm_row() {
+	local p50=- p99=-
+	if [ -s $d/lat.txt ]; then
+		p50=$(pct_of 50 $d/lat.txt)
+		p99=$(pct_of 99 $d/lat.txt)
+	fi
+	echo -e "$mtu\t$tr\t$kind\t$run\t$size\t$restore_to_done\t$(awk -v s=$size -v t=$restore_to_done 'BEGIN { printf "%.2f", s / t }')\t$(result_val accesses)\t$(result_val faults)\t$(result_val raced)\t$p50\t$p99\t$(result_val storm_s)\t$(result_val verify_s)\t$(awk -v a=$t2 -v b=$(result_val resumed_at) 'BEGIN { printf "%.3f", b - a }')\t$stats" >> $storm_tsv
+}
+scan_row() {
+	local f fr=-
+	f=$(result_val faults)
+	[ -f $d/stats ] && fr=$(sed -n 's/^fault_requests=//p' $d/stats)
+	echo -e "$mtu\t$tr\t$variant\t$run\t$size\t$(result_val scan_s)\t$f\t$(awk -v f=$f -v s=$size 'BEGIN { printf "%.1f", f / s }')\t$fr\t$restore_to_done\t${lazy_args:--}\t$stats" >> $scan_tsv
 }
 
 # perftest between two processes on this host's device: prints its result line
@@ -182,10 +276,13 @@ for mtu in $mtus; do
 	active=$(ibv_devinfo -d $dev | awk '/active_mtu/ { print $2 }')
 	log "MTU $mtu on $netdev: $dev active_mtu $active"
 	echo -e "$mtu\tactive_mtu\t-\t$active\tbytes" >> $floor_tsv
+	[ "$samples" -gt 0 ] || continue
 	floors
 	for run in $(seq $runs); do
 		for win in 1 16; do
-			for tr in tcp rdma rdma-spin; do
+			# rdma: the defaults (one copy, adaptive polling); rdma-event: a
+			# fault never polls; rdma-copy: pages copied into CRIU's buffer
+			for tr in tcp rdma rdma-event rdma-copy; do
 				log "MTU $mtu run $run: $tr, $((win * 4)) KiB faults"
 				# faults alone: no background pull until they are done
 				migrate $tr $win $mib $samples 0 0 $hold_ms lat-$mtu-$tr-$win-$run latency ||
@@ -197,10 +294,73 @@ done
 # Background pull of a large area, with a few faults spread over it (they
 # are timed against the idle latency above), and the source's CPU per GiB.
 for run in $(seq $runs); do
-	for tr in tcp rdma; do
+	[ "$pull_mib" -gt 0 ] || break
+	# (-inflight1: CRIU's old pull, one background request at a time)
+	for tr in tcp rdma tcp-inflight1 rdma-inflight1; do
 		log "pull of $pull_mib MiB, run $run: $tr"
 		migrate $tr 1 $pull_mib 20 1500 250 0 pull-$mtu-$tr-$run pull ||
 			{ log "FAILED: pull $tr run $run"; keep_logs pull-$mtu-$tr-$run; exit 1; }
 	done
 done
-log "done: $runs_tsv $floor_tsv"
+# Fault storm: the pull of an area while its task faults on random missing
+# pages nonstop, against the same pull with the task idle, in the same run.
+start=$SECONDS
+for run in $(seq $runs); do
+	[ "$storm_mib" -gt 0 ] || break
+	# (rdma-nocap: no cap on background READs while faults wait; storm only)
+	for tr in tcp rdma rdma-nocap; do
+		for mode in storm idle; do
+			[ $tr = rdma-nocap ] && [ $mode = idle ] && continue
+			log "fault storm, $storm_mib MiB, run $run: $tr, task $mode"
+			migrate $tr 1 $storm_mib 0 0 0 0 storm-$mtu-$tr-$mode-$run $mode ||
+				{ log "FAILED: storm $tr $mode run $run"; keep_logs storm-$mtu-$tr-$mode-$run; exit 1; }
+		done
+	done
+done
+[ "$storm_mib" -gt 0 ] && log "fault storm took $((SECONDS - start)) s"
+# Sequential scan, served by faults alone: the pull waits --scan-hold-ms
+# (by default 3 s + 1 s a MiB: without prefetch, the scan took 0.45-0.9 s a
+# MiB over TCP under emulation, 4 KiB faults at 1.7-3.5 ms; a scan that
+# outlasts the hold fails the run).
+[ -n "$scan_hold_ms" ] || scan_hold_ms=$((3000 + 1000 * scan_mib))
+start=$SECONDS
+run_variants=()
+for v in "${scan_variants[@]}"; do
+	[ "$scan_mib" -gt 0 ] || break
+	# A variant needs a CRIU that has its options (a usage line starting
+	# with the option).  An unknown option given 0 is dropped instead: 0 is
+	# "off" (--lazy-prefetch 0), which a CRIU without the option is anyway.
+	read -r -a words <<< "${v#*:}"
+	kept=() missing= i=0
+	while [ $i -lt ${#words[@]} ]; do
+		o=${words[i]}
+		if [[ $o == --* ]] && ! $criu --help 2>&1 | grep -aqE -- "^ *$o( |=|$)"; then
+			if [ "${words[i + 1]:-}" = 0 ]; then
+				log "scan variant ${v%%:*}: this criu has no $o, which is off without it"
+				i=$((i + 2))
+				continue
+			fi
+			missing="$missing $o"
+		fi
+		kept+=("$o")
+		i=$((i + 1))
+	done
+	if [ -n "$missing" ]; then
+		log "scan variant ${v%%:*} skipped: criu lazy-pages does not know$missing"
+		echo -e "${v%%:*}\t${v#*:}\tcriu has no$missing" >> $out/scan-skipped.tsv
+	else
+		run_variants+=("${v%%:*}:${kept[*]}")
+	fi
+done
+for run in $(seq $runs); do
+	for v in "${run_variants[@]}"; do
+		variant=${v%%:*} lazy_args=${v#*:}
+		for tr in tcp rdma; do
+			log "sequential scan, $scan_mib MiB, run $run: $tr, $variant${lazy_args:+ ($lazy_args)}"
+			migrate $tr 1 $scan_mib 0 0 0 $scan_hold_ms scan-$mtu-$tr-$variant-$run scan ||
+				{ log "FAILED: scan $tr $variant run $run"; keep_logs scan-$mtu-$tr-$variant-$run; exit 1; }
+		done
+	done
+done
+[ "$scan_mib" -gt 0 ] && log "sequential scan took $((SECONDS - start)) s"
+log "done: $runs_tsv $floor_tsv $storm_tsv $scan_tsv"

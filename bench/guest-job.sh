@@ -2,7 +2,11 @@
 # The Soft-RoCE backend of bench/fault-bench.sh and bench/export-bench.sh:
 # runs inside the test-bed guest (test/vm/run-guest.sh), passes the guest's
 # device and address, both MTUs, and records what the guest is.
+# Settings: CRR_BENCH_* variables, from $CRR_OUT/bench.env when it exists
+# (bench/run.sh writes it: the guest's job inherits no environment from the
+# host, only what test/vm/run-guest.sh writes into it).
 set -u
+[ -f "$CRR_OUT/bench.env" ] && . "$CRR_OUT/bench.env"
 out=$CRR_OUT/data
 mkdir -p $out
 {
@@ -11,8 +15,16 @@ mkdir -p $out
 	echo "rdma-core: $(dpkg-query -W -f '${Version}' rdma-core 2> /dev/null), perftest: $(dpkg-query -W -f '${Version}' perftest 2> /dev/null)"
 	echo "CRIU: $(build/criu --version | head -n 1), patched (criu-patches/)"
 } > $out/machine-guest.txt
+# CRR_BENCH_SCAN_VARIANTS: the scan's variants, "NAME:ARGS;NAME:ARGS" (default: fault-bench's)
+variants=()
+IFS=';' read -r -a vs <<< "${CRR_BENCH_SCAN_VARIANTS:-}"
+for v in "${vs[@]}"; do
+	variants+=(--scan-variant "$v")
+done
 bench/fault-bench.sh --ip "$CRR_IP" --dev "$CRR_RDMA_DEV" --netdev eth0 --mtus "${CRR_BENCH_MTUS:-1500 4200}" \
 	--runs "${CRR_BENCH_RUNS:-3}" --samples "${CRR_BENCH_SAMPLES:-200}" --mib "${CRR_BENCH_MIB:-64}" \
-	--pull-mib "${CRR_BENCH_PULL_MIB:-512}" --out $out || exit 1
-# the source's export, zero-copy against copy
+	--pull-mib "${CRR_BENCH_PULL_MIB:-512}" --storm-mib "${CRR_BENCH_STORM_MIB:-256}" \
+	--scan-mib "${CRR_BENCH_SCAN_MIB:-4}" "${variants[@]}" --out $out || exit 1
+# the source's export, zero-copy against copy (CRR_BENCH_EXPORT_MIB=0: not run)
+[ "${CRR_BENCH_EXPORT_MIB:-512}" -gt 0 ] || exit 0
 exec bench/export-bench.sh --ip "$CRR_IP" --mib "${CRR_BENCH_EXPORT_MIB:-512}" --runs "${CRR_BENCH_RUNS:-3}" --out $out
