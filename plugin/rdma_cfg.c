@@ -46,7 +46,7 @@ static const struct cfg_param params[] = {
 	P_INT("CRIU_RDMA_FAULT_BG_CAP", fault_bg_cap, 2, 0, 65536, " READs"),
 	P_INT("CRIU_RDMA_FAULT_BG_HOLD_MS", fault_bg_hold_ms, 20, 0, 60000, " ms"),
 	P_BOOL("CRIU_RDMA_ONE_COPY", one_copy, 1),
-	P_INT("CRIU_RDMA_STAGE_BUFFERS", stage_buffers, 6, 0, 32, ""),
+	P_INT("CRIU_RDMA_STAGE_BUFFERS", stage_buffers, 3, 0, 32, ""),
 	P_INT("CRIU_RDMA_RECOVERY_S", recovery_s, 120, 0, 86400, " s"),
 	P_BOOL("CRIU_RDMA_ZERO_COPY", zero_copy, 1),
 	P_STR("CRIU_RDMA_NETNS", CFG_PATH, netns),

@@ -117,7 +117,7 @@ static void test_defaults(void)
 	CHECK(cfg.accept_timeout_ms == 600000);
 	CHECK(cfg.read_size == 262144);
 	CHECK(cfg.fault_spin_us == 1000 && cfg.fault_spin_adaptive);
-	CHECK(cfg.fault_bg_cap == 2 && cfg.one_copy && cfg.stage_buffers == 6);
+	CHECK(cfg.fault_bg_cap == 2 && cfg.one_copy && cfg.stage_buffers == 3);
 	CHECK(cfg.recovery_s == 120);
 	CHECK(cfg.zero_copy == true);
 	CHECK(cfg.netns == NULL && cfg.secret == NULL && cfg.stats == NULL && cfg.source_stats == NULL);
@@ -134,7 +134,7 @@ static void test_defaults(void)
 	CHECK(logged("param CRIU_RDMA_FAULT_BG_CAP=2\n"));
 	CHECK(logged("param CRIU_RDMA_FAULT_BG_HOLD_MS=20\n"));
 	CHECK(logged("param CRIU_RDMA_ONE_COPY=1\n"));
-	CHECK(logged("param CRIU_RDMA_STAGE_BUFFERS=6\n"));
+	CHECK(logged("param CRIU_RDMA_STAGE_BUFFERS=3\n"));
 	CHECK(logged("param CRIU_RDMA_RECOVERY_S=120\n"));
 	CHECK(logged("param CRIU_RDMA_ZERO_COPY=1\n"));
 	CHECK(logged("param CRIU_RDMA_NETNS=(unset)\n"));
