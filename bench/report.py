@@ -22,7 +22,7 @@ PAPER = {
 }
 # Transports, and variants that switch one mechanism off against the defaults (the A/Bs).
 NAME = {'tcp': 'CRIU TCP', 'rdma': 'criu-rdma', 'rdma-event': 'criu-rdma, a fault never polls',
-        'rdma-copy': 'criu-rdma, pages copied into CRIU\'s buffer',
+        'rdma-copy': 'criu-rdma, one copy off (pages copied first)',
         'tcp-inflight1': 'CRIU TCP, one background request at a time',
         'rdma-inflight1': 'criu-rdma, one background request at a time',
         'rdma-nocap': 'criu-rdma, background not capped while faults wait'}
@@ -354,7 +354,8 @@ def read_env(path):
 
 
 def goal_row(what, goal, value, ok, how=''):
-    met = 'n/a' if value is None else ('**met**' if ok(value) else '**missed**')
+    """ok None: the goal itself is not measured here, the value is context only."""
+    met = 'n/a' if value is None or ok is None else ('**met**' if ok(value) else '**missed**')
     return f'| {what} | {goal} | {fmt(value, 2)} | {met} | {how} |'
 
 
@@ -402,9 +403,9 @@ def goals_table(D, data):
                             'section 6'))
         out.append(goal_row(f'Redis downtime, RDMA / TCP{mtu}', '≤ 1.0',
                             ratio(re_.get('client_downtime_s'), te.get('client_downtime_s')), le(1.0), 'section 6'))
-        out.append(goal_row(f'Redis fault wait p50 during the pull, RDMA / TCP{mtu}', '(≤ 2 × an idle cross-guest '
-                            'fault: not measured here; RDMA / TCP shown)',
-                            ratio(re_.get('log_fault_p50_ms'), te.get('log_fault_p50_ms')), le(1.0), 'section 6'))
+        out.append(goal_row(f'Redis fault wait p50 during the pull{mtu}: RDMA / TCP shown', '≤ 2 × an idle '
+                            'cross-guest fault (not measured by this run)',
+                            ratio(re_.get('log_fault_p50_ms'), te.get('log_fault_p50_ms')), None, 'section 6'))
     return '\n'.join(out)
 
 
