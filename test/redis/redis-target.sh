@@ -43,14 +43,21 @@ sleep 0.5
 rdma=
 [ "$transport" = rdma ] && rdma="--rdma --libdir $top/build/plugin"
 export CRIU_RDMA_STATS=/tmp/rdma-stats
-# a link cut must be noticed (and survived) well within the test
-[ -f $shared/cut ] && export CRIU_RDMA_TIMEOUT_MS=2000
+# a link cut must be noticed (and survived) well within the test; the pull
+# waits 3 s after the restore so that the cut (at 0.3 s) always lands while
+# pages are still owed: with the deep pull, 16 MiB arrive in under a second
+# and a cut at a fixed time could miss the migration entirely
+hold=
+if [ -f $shared/cut ]; then
+	export CRIU_RDMA_TIMEOUT_MS=2000
+	hold="--lazy-background-delay 3000"
+fi
 work=/tmp/criu-work
 mkdir -p $work
 date +%s.%N > $shared/t-lazy-start
 # t-lazy-done: when the daemon ends, i.e. when the last page is in
 ( $criu lazy-pages --page-server $rdma --address $CRR_PEER --port 7600 -D $shared/img -W $work \
-	-o lazy.log -v4
+	$hold -o lazy.log -v4
 	rc=$?
 	date +%s.%N > $shared/t-lazy-done
 	exit $rc ) &
@@ -62,9 +69,9 @@ $criu restore --lazy-pages -D $shared/img -W $work -d --tcp-close -o restore.log
 date +%s.%N > $shared/t-restored
 touch $shared/switch
 if [ -f $shared/cut ]; then
-	# RoCE's UDP port dropped both ways while pages stream, then back
+	# RoCE's UDP port dropped both ways while pages are owed, then back
 	(
-		sleep 1
+		sleep 0.3
 		echo "target: cutting the link for $(cat $shared/cut) s"
 		iptables -I INPUT -p udp --dport 4791 -j DROP
 		iptables -I OUTPUT -p udp --dport 4791 -j DROP
