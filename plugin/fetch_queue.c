@@ -221,7 +221,7 @@ static int dispatch(struct fetch_queue *q)
 }
 
 int fq_submit(struct fetch_queue *q, unsigned long img_id, unsigned long vaddr, unsigned long nr_pages, void *buf,
-	      enum fq_kind kind, cr_lazy_pages_complete_t complete, void *priv)
+	      enum fq_kind kind, bool more, cr_lazy_pages_complete_t complete, void *priv)
 {
 	struct fetch_req *r = calloc(1, sizeof(*r));
 
@@ -242,10 +242,17 @@ int fq_submit(struct fetch_queue *q, unsigned long img_id, unsigned long vaddr, 
 		.len = nr_pages * q->page,
 		.times.start = q->now(),
 	};
-	if (kind == FQ_BACKGROUND && ++q->bg_open > q->bg_open_max)
+	if (kind != FQ_BACKGROUND) {
+		enqueue(q, r);
+		return dispatch(q);
+	}
+	/* a request is open from its first range to its last one's completion */
+	if (!q->bg_partial && ++q->bg_open > q->bg_open_max)
 		q->bg_open_max = q->bg_open;
+	q->bg_partial = more;
+	r->last = !more;
 	enqueue(q, r);
-	return dispatch(q);
+	return more ? 0 : dispatch(q);
 }
 
 /* A fault's READ time joins the recent average (1/8 weight: a few samples move it). */
@@ -275,10 +282,12 @@ static int complete(struct fetch_queue *q, struct fetch_req *r, uint8_t *data)
 	r->times.done = q->now();
 	if (q->stats && r->prefetch)
 		fetch_stats_prefetch(q->stats, r->nr_pages, r->len, r->times.done);
+	else if (q->stats && r->fault)
+		fetch_stats_account(q->stats, r->nr_pages, r->len, &r->times);
 	else if (q->stats)
-		fetch_stats_account(q->stats, r->fault, r->nr_pages, r->len, &r->times);
+		fetch_stats_background(q->stats, r->nr_pages, r->len, r->times.done, r->last);
 	q->completed++;
-	if (!r->fault)
+	if (r->last)
 		q->bg_open--;
 	req_free(q, r);
 	return ret < 0 ? -1 : 0;

@@ -59,6 +59,7 @@ struct fetch_req {
 	void *priv;
 	bool fault;    /* on the lane: a fault or a prefetch */
 	bool prefetch; /* a prefetch: nobody waits for it yet */
+	bool last;     /* background: the last range of CRIU's request */
 	unsigned int reads_left;
 	uint64_t next_off, len; /* next byte to post */
 	struct fetch_times times;
@@ -96,6 +97,7 @@ struct fetch_queue {
 	struct fetch_req *fault_q, *fault_tail, *pf_q, *pf_tail, *bg_q, *bg_tail;
 	unsigned long reads, completed;
 	unsigned int bg_open, bg_open_max; /* background requests asked and not completed (most at once) */
+	bool bg_partial;		   /* the ranges of a background request are still arriving */
 	uint64_t copied_bytes;		   /* bytes the queue copied before CRIU took them */
 	double fault_read_avg;		   /* recent time of a fault's READs on the wire, seconds (EWMA) */
 	bool paused;			   /* no connection: requests wait in their queues */
@@ -124,9 +126,13 @@ int fq_init(struct fetch_queue *q, const struct fq_setup *s);
 size_t fq_pool_size(const struct fetch_queue *q);
 void fq_fini(struct fetch_queue *q);
 
-/* A new request: queued, and posted as far as free slots allow. */
+/*
+ * A new request: queued, and posted as far as free slots allow.  A
+ * background request of several ranges (a sparse area) comes one range per
+ * call, @more set on all but the last: those wait to be posted with the last.
+ */
 int fq_submit(struct fetch_queue *q, unsigned long img_id, unsigned long vaddr, unsigned long nr_pages, void *buf,
-	      enum fq_kind kind, cr_lazy_pages_complete_t complete, void *priv);
+	      enum fq_kind kind, bool more, cr_lazy_pages_complete_t complete, void *priv);
 /* The READ in @slot completed (@ok: successfully); completes its request when it was the last. */
 int fq_read_done(struct fetch_queue *q, unsigned int slot, bool ok);
 /*

@@ -50,19 +50,22 @@ void fetch_stats_prefetch(struct fetch_stats *s, unsigned long nr_pages, uint64_
 	s->prefetch_pages += nr_pages;
 }
 
-void fetch_stats_account(struct fetch_stats *s, bool fault, unsigned long nr_pages, uint64_t len,
-			 const struct fetch_times *t)
+void fetch_stats_background(struct fetch_stats *s, unsigned long nr_pages, uint64_t len, double now, bool last)
+{
+	s->bytes += len;
+	progress(s, now);
+	s->bg_ranges++;
+	s->bg_reqs += last;
+	s->bg_pages += nr_pages;
+}
+
+void fetch_stats_account(struct fetch_stats *s, unsigned long nr_pages, uint64_t len, const struct fetch_times *t)
 {
 	double us = (t->done - t->start) * 1e6;
 	unsigned int b = 0;
 
 	s->bytes += len;
 	progress(s, t->done);
-	if (!fault) {
-		s->bg_reqs++;
-		s->bg_pages += nr_pages;
-		return;
-	}
 	s->fault_reqs++;
 	s->fault_pages += nr_pages;
 	while (b < 23 && (1UL << (b + 1)) <= (unsigned long)us)
@@ -118,12 +121,12 @@ void fetch_stats_report(struct fetch_stats *s, unsigned long reads, double now, 
 	w50 = percentile(s, s->wire_us, 50);
 	c50 = percentile(s, s->copy_us, 50);
 	pr_info("lazy pages over RDMA: fault_pages=%lu fault_requests=%lu background_pages=%lu background_requests=%lu "
-		"bytes=%llu reads=%lu tasks_done=%lu seconds=%.3f fault_latency_p50_us=%.1f "
+		"background_ranges=%lu bytes=%llu reads=%lu tasks_done=%lu seconds=%.3f fault_latency_p50_us=%.1f "
 		"fault_latency_p99_us=%.1f reconnects=%lu paused_ms=%.0f copied_bytes=%llu prefetch_pages=%lu "
 		"prefetch_requests=%lu background_in_flight_max=%u\n",
-		s->fault_pages, s->fault_reqs, s->bg_pages, s->bg_reqs, (unsigned long long)s->bytes, reads,
-		s->tasks_done, secs, p50, p99, s->reconnects, s->paused_s * 1e3, (unsigned long long)s->copied_bytes,
-		s->prefetch_pages, s->prefetch_reqs, s->bg_open_max);
+		s->fault_pages, s->fault_reqs, s->bg_pages, s->bg_reqs, s->bg_ranges, (unsigned long long)s->bytes,
+		reads, s->tasks_done, secs, p50, p99, s->reconnects, s->paused_s * 1e3,
+		(unsigned long long)s->copied_bytes, s->prefetch_pages, s->prefetch_reqs, s->bg_open_max);
 	log_histogram(s);
 	pr_info("fault latency p50 parts: %.1f us waiting for a slot, %.1f us READ on the wire, %.1f us copy + "
 		"UFFDIO_COPY\n",
@@ -137,12 +140,12 @@ void fetch_stats_report(struct fetch_stats *s, unsigned long reads, double now, 
 	}
 	fprintf(f,
 		"transport=rdma\nfault_pages=%lu\nfault_requests=%lu\nbackground_pages=%lu\nbackground_requests=%lu\n"
-		"bytes=%llu\nreads=%lu\ntasks_done=%lu\nseconds=%.6f\nfault_latency_p50_us=%.1f\n"
-		"fault_latency_p99_us=%.1f\nfault_queue_us_p50=%.1f\nfault_read_us_p50=%.1f\nfault_copy_us_p50=%.1f\n"
-		"reconnects=%lu\npaused_ms=%.0f\ncopied_bytes=%llu\nprefetch_pages=%lu\nprefetch_requests=%"
-		"lu\nbackground_in_flight_max=%u\n",
-		s->fault_pages, s->fault_reqs, s->bg_pages, s->bg_reqs, (unsigned long long)s->bytes, reads,
-		s->tasks_done, secs, p50, p99, q50, w50, c50, s->reconnects, s->paused_s * 1e3,
+		"background_ranges=%lu\nbytes=%llu\nreads=%lu\ntasks_done=%lu\nseconds=%.6f\n"
+		"fault_latency_p50_us=%.1f\nfault_latency_p99_us=%.1f\nfault_queue_us_p50=%.1f\n"
+		"fault_read_us_p50=%.1f\nfault_copy_us_p50=%.1f\nreconnects=%lu\npaused_ms=%.0f\ncopied_bytes=%llu\n"
+		"prefetch_pages=%lu\nprefetch_requests=%lu\nbackground_in_flight_max=%u\n",
+		s->fault_pages, s->fault_reqs, s->bg_pages, s->bg_reqs, s->bg_ranges, (unsigned long long)s->bytes,
+		reads, s->tasks_done, secs, p50, p99, q50, w50, c50, s->reconnects, s->paused_s * 1e3,
 		(unsigned long long)s->copied_bytes, s->prefetch_pages, s->prefetch_reqs, s->bg_open_max);
 	if (fclose(f))
 		pr_perror("cannot write %s", path);

@@ -17,7 +17,7 @@ struct fetch_times {
 
 struct fetch_stats {
 	long page;
-	unsigned long fault_reqs, fault_pages, bg_reqs, bg_pages, tasks_done;
+	unsigned long fault_reqs, fault_pages, bg_reqs, bg_ranges, bg_pages, tasks_done;
 	unsigned long prefetch_reqs, prefetch_pages;
 	unsigned long reconnects; /* connections re-made after a loss */
 	double paused_s;	  /* time spent with no connection */
@@ -37,9 +37,10 @@ struct fetch_stats {
 };
 
 int fetch_stats_init(struct fetch_stats *s, long page, double now);
-/* Counts a request whose pages CRIU has just placed. */
-void fetch_stats_account(struct fetch_stats *s, bool fault, unsigned long nr_pages, uint64_t len,
-			 const struct fetch_times *t);
+/* Counts a fault whose pages CRIU has just placed. */
+void fetch_stats_account(struct fetch_stats *s, unsigned long nr_pages, uint64_t len, const struct fetch_times *t);
+/* Counts a background range CRIU has just placed (@last: the last range of its request). */
+void fetch_stats_background(struct fetch_stats *s, unsigned long nr_pages, uint64_t len, double now, bool last);
 /* Counts a prefetch whose pages CRIU has just placed (no latency: nobody waited). */
 void fetch_stats_prefetch(struct fetch_stats *s, unsigned long nr_pages, uint64_t len, double now);
 /* Logs the totals (and writes them to @path unless NULL); sorts the samples. */

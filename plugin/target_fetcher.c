@@ -489,11 +489,12 @@ int target_fetch(unsigned long img_id, unsigned long vaddr, unsigned long nr_pag
 {
 	bool fault = flags & CR_LAZY_FETCH_FAULT;
 	enum fq_kind kind = fault ? FQ_FAULT : flags & CR_LAZY_FETCH_PREFETCH ? FQ_PREFETCH : FQ_BACKGROUND;
+	bool more = kind == FQ_BACKGROUND && (flags & CR_LAZY_FETCH_MORE) && (flags & CR_LAZY_FETCH_ASYNC);
 
 	if (tf.failed)
 		return -1;
 	/* a request the queue refused stays in it: nothing more can be served */
-	if (fq_submit(&tf.q, img_id, vaddr, nr_pages, buf, kind, complete, priv))
+	if (fq_submit(&tf.q, img_id, vaddr, nr_pages, buf, kind, more, complete, priv))
 		goto fail;
 	if (fault && tf.fault_spin > 0 && spin_for_faults())
 		goto fail;

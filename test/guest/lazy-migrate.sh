@@ -200,4 +200,25 @@ if [ "${CRR_EXPECT_PREFETCH:-0}" = 1 ]; then
 		[ "$fault_requests" -le $((pages / 8)) ] || fail "$fault_requests fault requests over RDMA for a scan"
 	fi
 fi
+# A sparse area (every other page a hole: one range per page) is pulled
+# many ranges per request (--lazy-request-ranges, default 64), not one
+# request per page; with --lazy-request-ranges 1, one range each.  Summed
+# over the tasks from CRIU's log, and over RDMA the plugin's count agrees.
+if [ "$workload_arg" = sparse ]; then
+	read -r ranges reqs <<< "$(sed -n 's/.*background: \([0-9]*\) ranges in \([0-9]*\) requests.*/\1 \2/p' $img/lazy.log |
+		awk '{ r += $1; q += $2 } END { print r + 0, q + 0 }')"
+	echo "background: $ranges ranges in $reqs requests (CRIU)"
+	[ "$reqs" -gt 0 ] || fail "no background request counters in the lazy-pages log"
+	want_ranges=$(echo "${CRR_LAZY_ARGS:-}" | sed -n 's/.*--lazy-request-ranges \([0-9]*\).*/\1/p')
+	if [ "${want_ranges:-64}" = 1 ]; then
+		[ "$ranges" -eq "$reqs" ] || fail "--lazy-request-ranges 1: $ranges ranges in $reqs requests"
+	else
+		[ "$ranges" -ge $((reqs * 8)) ] || fail "a sparse area took $reqs requests for $ranges ranges"
+	fi
+	if [ "$transport" = rdma ]; then
+		echo "background: $background_ranges ranges in $background_requests requests (plugin)"
+		[ "$background_ranges" -eq "$ranges" ] && [ "$background_requests" -eq "$reqs" ] ||
+			fail "the plugin counted $background_ranges ranges in $background_requests requests"
+	fi
+fi
 echo "PASS: $transport lazy migration of $mib MiB ($workload)"

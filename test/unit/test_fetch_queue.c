@@ -286,8 +286,9 @@ static int fake_complete(unsigned long img_id, unsigned long vaddr, unsigned lon
 	return cr.ret;
 }
 
-static int submit_kind(struct fetch_queue *q, unsigned long img_id, unsigned long vaddr, unsigned long nr_pages,
-		       enum fq_kind kind)
+/* @more: a range of a background request whose next range follows */
+static int submit_range(struct fetch_queue *q, unsigned long img_id, unsigned long vaddr, unsigned long nr_pages,
+			enum fq_kind kind, bool more)
 {
 	struct sub *s = &cr.s[cr.nr_subs];
 	bool fault = kind != FQ_BACKGROUND;
@@ -298,7 +299,13 @@ static int submit_kind(struct fetch_queue *q, unsigned long img_id, unsigned lon
 	/* CRIU's buffer is the task's: every request of a task gets the same one */
 	*s = (struct sub){ img_id, vaddr, nr_pages, fault, false, task_buf(img_id)->buf };
 	cr.nr_subs++;
-	return fq_submit(q, img_id, vaddr, nr_pages, s->buf, kind, fake_complete, s);
+	return fq_submit(q, img_id, vaddr, nr_pages, s->buf, kind, more, fake_complete, s);
+}
+
+static int submit_kind(struct fetch_queue *q, unsigned long img_id, unsigned long vaddr, unsigned long nr_pages,
+		       enum fq_kind kind)
+{
+	return submit_range(q, img_id, vaddr, nr_pages, kind, false);
 }
 
 static int submit(struct fetch_queue *q, unsigned long img_id, unsigned long vaddr, unsigned long nr_pages, bool fault)
@@ -1158,6 +1165,41 @@ static void test_prefetch(void)
 	fetch_stats_fini(&st);
 }
 
+/*
+ * A background request of several ranges (a sparse area) comes one range per
+ * call: nothing of it is posted before its last range, then all of it, and it
+ * counts as one request (open until its last range is in) of three ranges.
+ */
+static void test_request_ranges(void)
+{
+	struct fetch_queue q;
+	struct fetch_stats st;
+
+	mode = (typeof(mode)){ .one_copy = true, .nr_stage = 2, .stage_size = 8 * PAGE, .bg_cap = 1000 };
+	CHECK(fetch_stats_init(&st, PAGE, 0) == 0);
+	if (setup(&q, 8, 2, PAGE, &st))
+		return;
+	CHECK(submit_range(&q, T1, VA_A, 1, FQ_BACKGROUND, true) == 0);
+	CHECK(submit_range(&q, T1, VA_A + 2 * PAGE, 2, FQ_BACKGROUND, true) == 0);
+	CHECK(fp.nr == 0 && fq_busy(&q));
+	/* a fault meanwhile goes out at once, and takes the held ranges along: they may go early */
+	CHECK(submit(&q, T2, VA_D, 1, true) == 0);
+	CHECK(fp.nr == 4 && fp.r[0].lane);
+	CHECK(submit_range(&q, T1, VA_A + 5 * PAGE, 1, FQ_BACKGROUND, false) == 0);
+	CHECK(fp.nr == 5 && read_is(4, false, VA_A + 5 * PAGE, RK_A, PAGE));
+	CHECK(q.bg_open == 1 && q.bg_open_max == 1);
+	/* a second request of one range: two open */
+	CHECK(submit(&q, T1, VA_C, 1, false) == 0);
+	CHECK(q.bg_open == 2 && q.bg_open_max == 2);
+	while (fp.nr_out)
+		CHECK(land(&q, fp.out[0], true) == 0);
+	CHECK(cr.nr_done == 5 && !fq_busy(&q) && q.bg_open == 0);
+	CHECK(st.bg_reqs == 2 && st.bg_ranges == 4 && st.bg_pages == 5);
+	CHECK(st.fault_reqs == 1);
+	teardown(&q);
+	fetch_stats_fini(&st);
+}
+
 static void run_all(void)
 {
 	test_routing();
@@ -1215,6 +1257,7 @@ int main(void)
 	test_fault_cap();
 	test_read_time();
 	test_prefetch();
+	test_request_ranges();
 
 	for (i = 0; i < 3; i++)
 		free(bufs[i].buf);
