@@ -10,6 +10,7 @@ int fq_init(struct fetch_queue *q, const struct fq_setup *s)
 	memset(q, 0, sizeof(*q));
 	q->table = s->table;
 	q->post = s->post;
+	q->flush = s->flush;
 	q->post_ctx = s->post_ctx;
 	q->stats = s->stats;
 	q->now = s->now;
@@ -195,7 +196,7 @@ static int post_one(struct fetch_queue *q, struct fetch_req *r, struct fetch_req
  * Each queue into its own slots and onto its own QP: faults, then one
  * prefetch READ at a time on the lane; background capped while faults wait.
  */
-static int dispatch(struct fetch_queue *q)
+static int post_queued(struct fetch_queue *q)
 {
 	unsigned int bg_max = q->nr_bg, lane = q->nr_slots - q->nr_bg;
 	int ret;
@@ -216,6 +217,20 @@ static int dispatch(struct fetch_queue *q)
 			return -1;
 		if (ret) /* the head waits for a staging buffer: so does what is behind it */
 			break;
+	}
+	return 0;
+}
+
+/* Posts what can go, then has it sent: one flush for all of it. */
+static int dispatch(struct fetch_queue *q)
+{
+	unsigned long reads = q->reads;
+
+	if (post_queued(q))
+		return -1;
+	if (q->flush && q->reads != reads && q->flush(q->post_ctx)) {
+		pr_perror("cannot post READs");
+		return -1;
 	}
 	return 0;
 }

@@ -46,9 +46,14 @@
 #include "export_table.h"
 #include "fetch_stats.h"
 
-/* Posts one READ of @len bytes from @raddr/@rkey into @local; completes later as fq_read_done(@slot). */
+/*
+ * Posts one READ of @len bytes from @raddr/@rkey into @local; completes later
+ * as fq_read_done(@slot).  It may only queue the READ until the flush, which
+ * the queue calls once it has posted what it can (one doorbell for many).
+ */
 typedef int (*fq_post_t)(void *ctx, bool lane, unsigned int slot, void *local, uint64_t raddr, uint32_t rkey,
 			 uint32_t len);
+typedef int (*fq_flush_t)(void *ctx);
 
 struct fetch_req {
 	unsigned long img_id, vaddr, nr_pages;
@@ -79,6 +84,7 @@ enum fq_kind { FQ_BACKGROUND, FQ_FAULT, FQ_PREFETCH };
 struct fetch_queue {
 	const struct export_table *table;
 	fq_post_t post;
+	fq_flush_t flush;
 	void *post_ctx;
 	struct fetch_stats *stats;
 	double (*now)(void);
@@ -116,6 +122,7 @@ struct fq_setup {
 	unsigned int nr_stage; /* at most FQ_MAX_STAGE; 0: requests of several READs gather privately */
 	uint32_t stage_size;   /* a multiple of @page */
 	fq_post_t post;
+	fq_flush_t flush; /* optional */
 	void *post_ctx;
 	struct fetch_stats *stats;
 	double (*now)(void);

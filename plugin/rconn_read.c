@@ -115,19 +115,55 @@ int rconn_ack_completion(struct rconn *c)
 	return rconn_rearm(c->send_cc, c->send_cq);
 }
 
-int rconn_post_read(struct rconn *c, bool lane, void *local, uint32_t lkey, uint64_t raddr, uint32_t rkey, uint32_t len,
-		    uint64_t wr_id)
+/* Posts the READs queued for one QP in one call; the queue is empty after, even on failure. */
+static int flush_chain(struct rconn *c, bool lane)
 {
-	struct ibv_sge sge = { .addr = (uintptr_t)local, .length = len, .lkey = lkey };
-	struct ibv_send_wr wr = {
+	struct rconn_chain *ch = &c->chain[lane];
+	struct ibv_send_wr *bad;
+	unsigned int n = ch->n;
+
+	if (!n)
+		return 0;
+	ch->n = 0;
+	ch->wr[n - 1].next = NULL;
+	return ibv_post_send(lane ? c->lane_qp : c->qp, ch->wr, &bad) ? -1 : 0;
+}
+
+int rconn_queue_read(struct rconn *c, bool lane, void *local, uint32_t lkey, uint64_t raddr, uint32_t rkey,
+		     uint32_t len, uint64_t wr_id)
+{
+	struct rconn_chain *ch = &c->chain[lane];
+	unsigned int i;
+
+	if (ch->n == RCONN_CHAIN_MAX && flush_chain(c, lane))
+		return -1;
+	i = ch->n++;
+	ch->sge[i] = (struct ibv_sge){ .addr = (uintptr_t)local, .length = len, .lkey = lkey };
+	ch->wr[i] = (struct ibv_send_wr){
 		.wr_id = wr_id,
-		.sg_list = &sge,
+		.sg_list = &ch->sge[i],
 		.num_sge = 1,
 		.opcode = IBV_WR_RDMA_READ,
 		.wr.rdma = { .remote_addr = raddr, .rkey = rkey },
-	}, *bad;
+	};
+	if (i)
+		ch->wr[i - 1].next = &ch->wr[i];
+	return 0;
+}
 
-	return ibv_post_send(lane ? c->lane_qp : c->qp, &wr, &bad) ? -1 : 0;
+int rconn_flush_reads(struct rconn *c)
+{
+	int ret = flush_chain(c, false);
+
+	return flush_chain(c, true) || ret ? -1 : 0;
+}
+
+int rconn_post_read(struct rconn *c, bool lane, void *local, uint32_t lkey, uint64_t raddr, uint32_t rkey, uint32_t len,
+		    uint64_t wr_id)
+{
+	if (rconn_queue_read(c, lane, local, lkey, raddr, rkey, len, wr_id))
+		return -1;
+	return rconn_flush_reads(c);
 }
 
 struct ibv_mr *rconn_reg(struct rconn *c, void *addr, size_t len, int access)

@@ -50,6 +50,18 @@ struct rconn_params {
 /* Vets a connect request by its private data (up to @len bytes); 0 accepts it. */
 typedef int (*rconn_vet_t)(const void *pdata, size_t len, void *ctx);
 
+/*
+ * READs queued for one QP and posted together, one ibv_post_send for the
+ * lot: a request of many small ranges (a sparse area) is many READs, and
+ * with a software device every post is a system call.
+ */
+#define RCONN_CHAIN_MAX 16
+struct rconn_chain {
+	struct ibv_send_wr wr[RCONN_CHAIN_MAX];
+	struct ibv_sge sge[RCONN_CHAIN_MAX];
+	unsigned int n;
+};
+
 struct rconn {
 	struct rconn_params params;
 	struct rdma_event_channel *ec;
@@ -81,6 +93,7 @@ struct rconn {
 	/* READ completions reaped while waiting for a send slot */
 	struct ibv_wc *stash;
 	unsigned int n_stash;
+	struct rconn_chain chain[2]; /* READs queued for the QP, the lane */
 	bool connected;
 	bool peer_gone;			/* disconnect seen on the CM channel */
 	unsigned long refused_requests; /* connect requests refused on the way */
@@ -148,7 +161,15 @@ struct ibv_mr *rconn_reg_iova(struct rconn *c, void *addr, size_t len, uint64_t 
 /* Deregisters @mr, logging a failure (naming @what); 0 or -1. */
 int rconn_dereg(struct ibv_mr *mr, const char *what);
 
-/* Posts one RDMA READ of @len bytes from @raddr/@rkey into @local/@lkey, on the lane if @lane. */
+/*
+ * Queues one RDMA READ of @len bytes from @raddr/@rkey into @local/@lkey, on
+ * the lane if @lane; rconn_flush_reads() posts what is queued (a full queue
+ * is posted at once).  0, or -1 if a post failed.
+ */
+int rconn_queue_read(struct rconn *c, bool lane, void *local, uint32_t lkey, uint64_t raddr, uint32_t rkey,
+		     uint32_t len, uint64_t wr_id);
+int rconn_flush_reads(struct rconn *c);
+/* Posts one RDMA READ (queued and flushed at once). */
 int rconn_post_read(struct rconn *c, bool lane, void *local, uint32_t lkey, uint64_t raddr, uint32_t rkey, uint32_t len,
 		    uint64_t wr_id);
 /*

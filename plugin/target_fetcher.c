@@ -128,7 +128,13 @@ static int post_read(void *ctx, bool lane, unsigned int slot, void *local, uint6
 {
 	struct ibv_mr *mr = ctx;
 
-	return rconn_post_read(&tf.conn, lane, local, mr->lkey, raddr, rkey, len, slot);
+	return rconn_queue_read(&tf.conn, lane, local, mr->lkey, raddr, rkey, len, slot);
+}
+
+static int flush_reads(void *ctx)
+{
+	(void)ctx;
+	return rconn_flush_reads(&tf.conn);
 }
 
 static int register_pool(void)
@@ -160,6 +166,7 @@ static int setup_queue(void)
 		.nr_stage = (unsigned int)tf.cfg->stage_buffers,
 		.stage_size = RDMA_CFG_STAGE_SIZE,
 		.post = post_read,
+		.flush = flush_reads,
 		.stats = &tf.stats,
 		.now = rdma_now,
 	};

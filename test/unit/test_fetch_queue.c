@@ -99,7 +99,8 @@ static struct {
 	unsigned int nr;
 	unsigned int out[MAX_OUT], nr_out; /* indices of READs not yet completed */
 	unsigned int out_bg, out_fault, max_bg, max_fault;
-	bool fail; /* every post fails while set */
+	unsigned int unflushed, flushes; /* READs posted since the last flush; flushes that sent any */
+	bool fail;			 /* every post fails while set */
 } fp;
 
 /* Whether [@raddr, @raddr + @len) lies inside one exported range reached by @rkey. */
@@ -154,6 +155,7 @@ static int fake_post(void *ctx, bool lane, unsigned int slot, void *local, uint6
 		return -1;
 	f = &fp.r[fp.nr];
 	*f = (struct fake_read){ lane, slot, local, raddr, rkey, len, false };
+	fp.unflushed++;
 	fp.out[fp.nr_out++] = fp.nr++;
 	if (lane) {
 		if (++fp.out_fault > fp.max_fault)
@@ -165,12 +167,24 @@ static int fake_post(void *ctx, bool lane, unsigned int slot, void *local, uint6
 	return 0;
 }
 
+/* Sends what was posted: the queue calls it once it has posted, never with nothing to send. */
+static int fake_flush(void *ctx)
+{
+	CHECK(ctx == &fp);
+	CHECK(fp.unflushed > 0);
+	fp.unflushed = 0;
+	fp.flushes++;
+	return 0;
+}
+
 /* The READ posted @i-th lands: its bytes arrive in its local buffer, then its completion. */
 static int land(struct fetch_queue *q, unsigned int i, bool ok)
 {
 	struct fake_read *f = &fp.r[i];
 	unsigned int k;
 
+	/* nothing lands that was posted and not sent */
+	CHECK(fp.unflushed == 0);
 	CHECK(i < fp.nr && !f->done);
 	if (i >= fp.nr || f->done)
 		return -2;
@@ -351,6 +365,7 @@ static int setup(struct fetch_queue *q, unsigned int nr_bg, unsigned int nr_faul
 		.nr_bg = nr_bg,
 		.nr_fault = nr_fault,
 		.post = fake_post,
+		.flush = fake_flush,
 		.post_ctx = &fp,
 		.stats = stats,
 		.now = fake_now,
@@ -1181,12 +1196,14 @@ static void test_request_ranges(void)
 		return;
 	CHECK(submit_range(&q, T1, VA_A, 1, FQ_BACKGROUND, true) == 0);
 	CHECK(submit_range(&q, T1, VA_A + 2 * PAGE, 2, FQ_BACKGROUND, true) == 0);
-	CHECK(fp.nr == 0 && fq_busy(&q));
+	CHECK(fp.nr == 0 && fq_busy(&q) && fp.flushes == 0);
 	/* a fault meanwhile goes out at once, and takes the held ranges along: they may go early */
 	CHECK(submit(&q, T2, VA_D, 1, true) == 0);
 	CHECK(fp.nr == 4 && fp.r[0].lane);
+	/* all four READs with one doorbell */
+	CHECK(fp.flushes == 1 && fp.unflushed == 0);
 	CHECK(submit_range(&q, T1, VA_A + 5 * PAGE, 1, FQ_BACKGROUND, false) == 0);
-	CHECK(fp.nr == 5 && read_is(4, false, VA_A + 5 * PAGE, RK_A, PAGE));
+	CHECK(fp.nr == 5 && read_is(4, false, VA_A + 5 * PAGE, RK_A, PAGE) && fp.flushes == 2);
 	CHECK(q.bg_open == 1 && q.bg_open_max == 1);
 	/* a second request of one range: two open */
 	CHECK(submit(&q, T1, VA_C, 1, false) == 0);
