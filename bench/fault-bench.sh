@@ -8,7 +8,8 @@
 #   bench/fault-bench.sh --ip ADDR [--dev rxe0] [--netdev eth0] [--mtus "1500 4200"]
 #                        [--runs 3] [--samples 200] [--mib 64] [--pull-mib 512]
 #                        [--hold-ms 6000] [--storm-mib 256] [--scan-mib 4]
-#                        [--scan-hold-ms MS] [--scan-variant NAME:ARGS]... [--log-level 3] [--out DIR]
+#                        [--scan-hold-ms MS] [--scan-variant NAME:ARGS]... [--sparse-mib 64]
+#                        [--log-level 3] [--out DIR]
 #
 # --mtus changes the netdev's MTU for each pass (rxe then uses IB MTU 1024 /
 # 4096); without it the current MTU is measured.  While faults are timed the
@@ -29,13 +30,18 @@
 #    scan time and the faults it took per MiB, once per --scan-variant
 #    NAME:ARGS, ARGS being extra `criu lazy-pages` options (a variant whose
 #    option this CRIU does not know is skipped, and scan-skipped.tsv says so).
+#  - sparse pull (--sparse-mib, sparse.tsv): an area of which only every
+#    other page was ever written (one lazy range per page), pulled with the
+#    task idle: restore to last page, and the requests CRIU made for its
+#    ranges, with CRIU's default --lazy-request-ranges and with 1 (one
+#    range per request, the old pull).
 # --samples 0 skips the latency runs and the floors, --pull-mib 0 the pull,
-# --storm-mib 0 and --scan-mib 0 their scenario.
+# --storm-mib 0, --scan-mib 0 and --sparse-mib 0 their scenario.
 # Needs: build/ (meson + ninja), perftest (ib_read_lat, ib_read_bw), root.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 ip=${CRR_IP:-} dev=rxe0 netdev=eth0 mtus= runs=3 samples=200 mib=64 pull_mib=512 hold_ms=6000 loglevel=3
-storm_mib=256 scan_mib=4 scan_hold_ms=
+storm_mib=256 scan_mib=4 scan_hold_ms= sparse_mib=64
 # the scan's variants, NAME:EXTRA_LAZY_PAGES_ARGS (--scan-variant replaces the list)
 scan_variants=("plain:--lazy-prefetch 0" "prefetch:--lazy-prefetch 64")
 scan_variants_given=
@@ -56,6 +62,7 @@ while [ $# -gt 0 ]; do
 	--storm-mib) storm_mib=$2 ;;
 	--scan-mib) scan_mib=$2 ;;
 	--scan-hold-ms) scan_hold_ms=$2 ;;
+	--sparse-mib) sparse_mib=$2 ;;
 	--scan-variant)
 		[ -n "$scan_variants_given" ] || scan_variants=()
 		scan_variants_given=1
@@ -89,6 +96,8 @@ scan_tsv=$out/scan.tsv
 echo -e "mtu\ttransport\tmode\trun\tmib\trestore_to_done_s\tpull_mib_s\taccesses\tfaults\traced\tfault_p50_us\tfault_p99_us\tstorm_s\tverify_s\tresumed_after_s\tstats" > $storm_tsv
 echo -e "mtu\ttransport\tvariant\trun\tmib\tscan_s\tfaults\tfaults_per_mib\trdma_fault_requests\trestore_to_done_s\tlazy_args\tstats" > $scan_tsv
 echo -e "variant\tlazy_args\treason" > $out/scan-skipped.tsv
+sparse_tsv=$out/sparse.tsv
+echo -e "mtu\ttransport\trun\tmib\tpages\trestore_to_done_s\tpages_per_s\tcriu_requests\tcriu_ranges\tstats" > $sparse_tsv
 log() { echo "fault-bench: $*" >&2; }
 # keeps a failed run's CRIU logs, then stops whatever of it is left
 keep_logs() {
@@ -124,9 +133,10 @@ migrate() {
 	rdma-copy) export CRIU_RDMA_ONE_COPY=0 ;;
 	rdma-nocap) export CRIU_RDMA_FAULT_BG_CAP=65536 ;;
 	*-inflight1) extra="--lazy-pages-inflight 1" ;;
+	*-ranges1) extra="--lazy-request-ranges 1" ;;
 	esac
 	case $kind in
-	storm | idle) wl="$tools/fault-storm $d $size $kind" ;;
+	storm | idle | sparse) wl="$tools/fault-storm $d $size $kind" ;;
 	scan) wl="$tools/fault-storm $d $size $kind" extra=$lazy_args ;;
 	*) wl="$tools/fault-lat $d $size $n $win $delay $gap" ;;
 	esac
@@ -163,7 +173,7 @@ migrate() {
 		{ log "restore failed"; return 1; }
 	t2=$(now)
 	touch $d/go
-	if [ $kind = storm ] || [ $kind = idle ]; then
+	if [ $kind = storm ] || [ $kind = idle ] || [ $kind = sparse ]; then
 		# the task checks its memory once the last page is in
 		for _ in $(seq 6000); do [ -f $d/lazy-status ] && break; sleep 0.05; done
 		touch $d/pulled
@@ -206,6 +216,7 @@ migrate() {
 	case $kind in
 	storm | idle) storm_row ;;
 	scan) scan_row ;;
+	sparse) sparse_row ;;
 	*) echo -e "$mtu\t$tr\t$win\t$run\t$kind\t$n\t$(awk -v a=$t0 -v b=$t1 'BEGIN { printf "%.3f", b - a }')\t$restore_to_done\t$cpu_total\t$cpu_serve\t$bytes\t$stats\t$cpu_serve_user\t$cpu_serve_sys" >> $runs_tsv ;;
 	esac
 	mkdir -p $out/raw/$name
@@ -240,6 +251,13 @@ scan_row() {
 	f=$(result_val faults)
 	[ -f $d/stats ] && fr=$(sed -n 's/^fault_requests=//p' $d/stats)
 	echo -e "$mtu\t$tr\t$variant\t$run\t$size\t$(result_val scan_s)\t$f\t$(awk -v f=$f -v s=$size 'BEGIN { printf "%.1f", f / s }')\t$fr\t$restore_to_done\t${lazy_args:--}\t$stats" >> $scan_tsv
+}
+
+sparse_row() {
+	local reqs ranges pages=$((size * 128))
+	read -r ranges reqs <<< "$(sed -n 's/.*background: \([0-9]*\) ranges in \([0-9]*\) requests.*/\1 \2/p' $img/lazy.log |
+		awk '{ r += $1; q += $2 } END { print r + 0, q + 0 }')"
+	echo -e "$mtu\t$tr\t$run\t$size\t$pages\t$restore_to_done\t$(awk -v p=$pages -v t=$restore_to_done 'BEGIN { printf "%.0f", p / t }')\t$reqs\t$ranges\t$stats" >> $sparse_tsv
 }
 
 # perftest between two processes on this host's device: prints its result line
@@ -363,4 +381,16 @@ for run in $(seq $runs); do
 	done
 done
 [ "$scan_mib" -gt 0 ] && log "sequential scan took $((SECONDS - start)) s"
-log "done: $runs_tsv $floor_tsv $storm_tsv $scan_tsv"
+# Sparse pull: every other page of the area dumped, the task idle; CRIU's
+# requests carrying many ranges (the default) against one range each.
+start=$SECONDS
+for run in $(seq $runs); do
+	[ "$sparse_mib" -gt 0 ] || break
+	for tr in tcp rdma tcp-ranges1 rdma-ranges1; do
+		log "sparse pull, $sparse_mib MiB (every other page), run $run: $tr"
+		migrate $tr 1 $sparse_mib 0 0 0 0 sparse-$mtu-$tr-$run sparse ||
+			{ log "FAILED: sparse $tr run $run"; keep_logs sparse-$mtu-$tr-$run; exit 1; }
+	done
+done
+[ "$sparse_mib" -gt 0 ] && log "sparse pull took $((SECONDS - start)) s"
+log "done: $runs_tsv $floor_tsv $storm_tsv $scan_tsv $sparse_tsv"

@@ -24,7 +24,8 @@ done
 bench/fault-bench.sh --ip "$CRR_IP" --dev "$CRR_RDMA_DEV" --netdev eth0 --mtus "${CRR_BENCH_MTUS:-1500 4200}" \
 	--runs "${CRR_BENCH_RUNS:-3}" --samples "${CRR_BENCH_SAMPLES:-200}" --mib "${CRR_BENCH_MIB:-64}" \
 	--pull-mib "${CRR_BENCH_PULL_MIB:-512}" --storm-mib "${CRR_BENCH_STORM_MIB:-256}" \
-	--scan-mib "${CRR_BENCH_SCAN_MIB:-4}" "${variants[@]}" --out $out || exit 1
+	--scan-mib "${CRR_BENCH_SCAN_MIB:-4}" "${variants[@]}" --sparse-mib "${CRR_BENCH_SPARSE_MIB:-64}" \
+	--out $out || exit 1
 # the source's export, zero-copy against copy (CRR_BENCH_EXPORT_MIB=0: not run)
 [ "${CRR_BENCH_EXPORT_MIB:-512}" -gt 0 ] || exit 0
 exec bench/export-bench.sh --ip "$CRR_IP" --mib "${CRR_BENCH_EXPORT_MIB:-512}" --runs "${CRR_BENCH_RUNS:-3}" --out $out

@@ -25,7 +25,8 @@ NAME = {'tcp': 'CRIU TCP', 'rdma': 'criu-rdma', 'rdma-event': 'criu-rdma, a faul
         'rdma-copy': 'criu-rdma, one copy off (pages copied first)',
         'tcp-inflight1': 'CRIU TCP, one background request at a time',
         'rdma-inflight1': 'criu-rdma, one background request at a time',
-        'rdma-nocap': 'criu-rdma, background not capped while faults wait'}
+        'rdma-nocap': 'criu-rdma, background not capped while faults wait',
+        'tcp-ranges1': 'CRIU TCP, one range per request', 'rdma-ranges1': 'criu-rdma, one range per request'}
 LAT_TRS = ('tcp', 'rdma', 'rdma-event', 'rdma-copy')
 
 
@@ -338,6 +339,36 @@ def scan_table(data):
     return '\n'.join(out)
 
 
+def sparse_table(data):
+    path = os.path.join(data, 'sparse.tsv')
+    rows = read_tsv(path) if os.path.exists(path) else []
+    if not rows:
+        return 'Not run (`bench/fault-bench.sh --sparse-mib N`).'
+    out = ['| transport | area (MiB) | pages dumped | restore → last page (s) | pages/s | CRIU requests | '
+           'ranges / request | runs |', '|---|---|---|---|---|---|---|---|']
+    m = {}
+    for tr in ('tcp', 'rdma', 'tcp-ranges1', 'rdma-ranges1'):
+        rs = [r for r in rows if r['transport'] == tr]
+        if not rs:
+            continue
+        x = m[tr] = {'s': med(rs, 'restore_to_done_s'), 'req': med(rs, 'criu_requests'),
+                     'rng': med(rs, 'criu_ranges')}
+        out.append(f'| {NAME[tr]} | {rs[0]["mib"]} | {rs[0]["pages"]} | {fmt(x["s"], 2)} | '
+                   f'{fmt(ratio(float(rs[0]["pages"]), x["s"]), 0)} | {fmt(x["req"], 0)} | '
+                   f'{fmt(ratio(x["rng"], x["req"]), 1)} | {len(rs)} |')
+    lines = []
+    for tr in ('tcp', 'rdma'):
+        a, b = m.get(tr), m.get(tr + '-ranges1')
+        if a and b:
+            lines.append(f'{NAME[tr]}: restore → last page, many ranges per request / one: '
+                         f'**{fmt(ratio(a["s"], b["s"]), 2)}**')
+    if m.get('tcp') and m.get('rdma'):
+        lines.append(f'RDMA / TCP, restore → last page: **{fmt(ratio(m["rdma"]["s"], m["tcp"]["s"]), 2)}**')
+    if lines:
+        out += [''] + [f'- {x}' for x in lines]
+    return '\n'.join(out)
+
+
 def read_env(path):
     """KEY=VALUE words of a migrate-redis.sh .env file, as numbers where they are."""
     out = {}
@@ -521,7 +552,14 @@ def main():
               'than its page shows as fewer faults; 256 a MiB with 4 KiB pages and nothing more), and for RDMA the '
               'plugin\'s fault requests. Each variant passes more `criu lazy-pages` options; one this CRIU does not '
               'know is skipped. Medians over runs.', '',
-              scan_table(data), '']
+              scan_table(data), '',
+              '## 9. A sparse area: many ranges per request', '',
+              'The same task, but only every other page of its area was ever written: the dump leaves the holes '
+              'out, so the area is one lazy range per page. Pulled with the task idle; restore → last page as in '
+              'section 7; CRIU\'s requests and ranges from its per-task log line. `--lazy-request-ranges 1` is the '
+              'old pull (one range per request). Every word is checked at the end (holes must read zero). Medians '
+              'over runs.', '',
+              sparse_table(data), '']
     parts += ['', '## Analysis', '', text_of(os.path.join(os.path.dirname(os.path.abspath(results)), 'ANALYSIS.md'))
               or '(see bench/ANALYSIS.md)', '']
     with open(results, 'w') as f:

@@ -6,19 +6,20 @@
 # 1500), and writes RESULTS.md (goals met / missed first) + plots.
 #
 #   bash bench/run.sh [--runs N] [--samples N] [--storm-mib N] [--scan-mib N]
-#                     [--redis-mib N | --no-redis]
+#                     [--sparse-mib N] [--redis-mib N | --no-redis]
 #
 # On real RDMA hosts run bench/fault-bench.sh directly (see bench/README.md).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
-runs=3 samples=200 redis_mib=64 storm_mib=256 scan_mib=4
+runs=3 samples=200 redis_mib=64 storm_mib=256 scan_mib=4 sparse_mib=64
 while [ $# -gt 0 ]; do
 	case $1 in
 	--runs) runs=$2; shift 2 ;;
 	--samples) samples=$2; shift 2 ;;
 	--storm-mib) storm_mib=$2; shift 2 ;;
 	--scan-mib) scan_mib=$2; shift 2 ;;
+	--sparse-mib) sparse_mib=$2; shift 2 ;;
 	--redis-mib) redis_mib=$2; shift 2 ;;
 	--no-redis) redis_mib=0; shift ;;
 	*) echo "bench/run.sh: unknown argument $1" >&2; exit 2 ;;
@@ -33,15 +34,15 @@ test/vm/build-image.sh
 rm -rf "$out"
 mkdir -p "$out"
 # the guest's settings (bench/guest-job.sh reads them; the guest sees $out)
-printf 'CRR_BENCH_RUNS=%q CRR_BENCH_SAMPLES=%q CRR_BENCH_STORM_MIB=%q CRR_BENCH_SCAN_MIB=%q\n' \
-	"$runs" "$samples" "$storm_mib" "$scan_mib" > "$out/bench.env"
+printf 'CRR_BENCH_RUNS=%q CRR_BENCH_SAMPLES=%q CRR_BENCH_STORM_MIB=%q CRR_BENCH_SCAN_MIB=%q CRR_BENCH_SPARSE_MIB=%q\n' \
+	"$runs" "$samples" "$storm_mib" "$scan_mib" "$sparse_mib" > "$out/bench.env"
 test/vm/run-guest.sh --timeout 5400 --out "$out" bench/guest-job.sh
 {
 	echo "host: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores, $(free -g | awk '/Mem:/ { print $2 }') GiB, kernel $(uname -r)"
 	echo "emulator: $(qemu-system-x86_64 --version | head -n 1), TCG (no KVM), guest -smp 2 -m 4G"
 	cat "$out/data/machine-guest.txt"
 	echo "date: $(date -u +%Y-%m-%d), commit $(git rev-parse --short HEAD 2> /dev/null || echo '?')"
-	echo "command: bash bench/run.sh --runs $runs --samples $samples --storm-mib $storm_mib --scan-mib $scan_mib --redis-mib $redis_mib"
+	echo "command: bash bench/run.sh --runs $runs --samples $samples --storm-mib $storm_mib --scan-mib $scan_mib --sparse-mib $sparse_mib --redis-mib $redis_mib"
 } > "$out/data/machine.txt"
 if [ "$redis_mib" -gt 0 ]; then
 	test/redis/migrate-redis.sh --mib "$redis_mib" --mtu 9000 --out "$out/data/redis"

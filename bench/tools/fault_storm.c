@@ -26,6 +26,9 @@
  *   idle   touch nothing until DIR/pulled appears (the driver creates it
  *          when the lazy-pages daemon has exited, i.e. the last page is in):
  *          the pull's own pace, the baseline of the storm.
+ *   sparse as idle, but only every other page of the area was ever written
+ *          (the others are holes the dump leaves out): a sparse area, one
+ *          lazy range per page; the holes must read back as zeros.
  *   scan   the background pull is held back: read the whole area front to
  *          back once, every word, and time it; the faults it took are the
  *          task's own count (getrusage), so a fault that brought in more
@@ -113,13 +116,27 @@ static void fail_at(const volatile uint64_t *p, uint64_t v)
 	exit(1);
 }
 
+static int sparse; /* only even pages written (mode sparse) */
+
+/* In a hole of a sparse area: an odd page, never written. */
+static int in_hole(const void *p, size_t page)
+{
+	return sparse && ((uintptr_t)p / page) & 1;
+}
+
+/* What a word holds: the pattern, or zero in a hole. */
+static uint64_t expected(const uint64_t *p, size_t page)
+{
+	return in_hole(p, page) ? 0 : pattern((uintptr_t)p);
+}
+
 /* Checks every word of the area; exits with a FAIL result on the first mismatch. */
-static void verify(const uint64_t *mem, size_t len)
+static void verify(const uint64_t *mem, size_t len, size_t page)
 {
 	size_t i;
 
 	for (i = 0; i < len / 8; i++)
-		if (mem[i] != pattern((uintptr_t)&mem[i]))
+		if (mem[i] != expected(&mem[i], page))
 			fail_at(&mem[i], mem[i]);
 }
 
@@ -136,7 +153,13 @@ static double wait_restored(const uint64_t *mem, size_t len, size_t page)
 
 	for (;;) {
 		for (i = 0; i < 8; i++) {
-			if (mincore((char *)mem + (nr - 1) * i / 7 * page, page, &v))
+			/* (a sparse area's written pages: its holes were never there) */
+			size_t k = (nr - 1) * i / 7;
+			char *p = (char *)mem + k * page;
+
+			if (in_hole(p, page))
+				p = k ? p - page : p + page;
+			if (mincore(p, page, &v))
 				exit(3);
 			if (!(v & 1))
 				return wall_s();
@@ -239,13 +262,15 @@ int main(int argc, char **argv)
 	uint64_t *mem;
 	FILE *f;
 
-	if (argc != 4 || (strcmp(argv[3], "storm") && strcmp(argv[3], "idle") && strcmp(argv[3], "scan"))) {
-		fprintf(stderr, "usage: %s DIR MIB storm|idle|scan\n", argv[0]);
+	if (argc != 4 || (strcmp(argv[3], "storm") && strcmp(argv[3], "idle") && strcmp(argv[3], "scan") &&
+			  strcmp(argv[3], "sparse"))) {
+		fprintf(stderr, "usage: %s DIR MIB storm|idle|scan|sparse\n", argv[0]);
 		return 2;
 	}
 	dir = argv[1];
 	len = strtoul(argv[2], NULL, 0) << 20;
 	mode = argv[3];
+	sparse = !strcmp(mode, "sparse");
 	if (!len) {
 		fprintf(stderr, "the area must be at least 1 MiB\n");
 		return 2;
@@ -256,7 +281,8 @@ int main(int argc, char **argv)
 	/* 4 KiB pages: a huge page would arrive (and count as a fault) as one */
 	madvise(mem, len, MADV_NOHUGEPAGE);
 	for (i = 0; i < len / 8; i++)
-		mem[i] = pattern((uintptr_t)&mem[i]);
+		if (!in_hole(&mem[i], page))
+			mem[i] = pattern((uintptr_t)&mem[i]);
 	srand((unsigned int)getpid() ^ (unsigned int)time(NULL));
 	put("ready", "ready\n");
 
@@ -273,7 +299,7 @@ int main(int argc, char **argv)
 		for (i = 0; i < nr_lat; i++)
 			fprintf(f, "%.2f\n", lat[i]);
 		fclose(f);
-	} else if (!strcmp(mode, "idle")) {
+	} else if (!strcmp(mode, "idle") || sparse) {
 		wait_for("pulled");
 	} else {
 		scan(mem, len, what, sizeof(what));
@@ -281,7 +307,7 @@ int main(int argc, char **argv)
 	/* the scan has checked every word already */
 	t0 = now_us();
 	if (strcmp(mode, "scan"))
-		verify(mem, len);
+		verify(mem, len, page);
 	snprintf(msg, sizeof(msg), "OK mode=%s mib=%zu pages=%zu %s verify_s=%.3f resumed_at=%.6f\n", mode, len >> 20,
 		 len / page, what, (now_us() - t0) / 1e6, resumed);
 	put("result", msg);
