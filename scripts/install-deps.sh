@@ -10,7 +10,8 @@ pkgs=(
 	protobuf-compiler libprotobuf-dev python3-protobuf libnl-3-dev libnl-route-3-dev
 	libnet1-dev libcap-dev libaio-dev libbsd-dev libgnutls28-dev libnftables-dev uuid-dev
 	python3-yaml
-	# fetching CRIU's source, the guest image and running it
+	# fetching CRIU's source and building the .deb (dpkg-shlibdeps), the
+	# guest image and running it
 	dpkg-dev xz-utils mmdebstrap e2fsprogs qemu-system-x86 iproute2 curl
 	# style check, and the fuzzer (libFuzzer with clang)
 	clang-format clang-14 libfuzzer-14-dev

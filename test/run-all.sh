@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole criu-rdma test suite, from a fresh clone:
 #   host:  dependencies, build (patched CRIU + plugin), unit tests,
-#          'criu check', a broken patch must stop the build;
+#          'criu check', a broken patch must stop the build, the .deb;
 #   guest: Soft-RoCE tests in one QEMU guest and across two guests.
 # Prints one line per stage and a summary; exits non-zero if anything failed.
 set -uo pipefail
@@ -121,6 +121,15 @@ broken_patch_is_caught() {
 	rm -rf "$tmp"
 }
 
+# The Debian package: built from 'meson install', holding criu and the
+# plugin where criu finds it, replacing Debian's criu, its Depends covering
+# every library both binaries need (test/check-deb.sh).
+package() {
+	local deb
+	deb=$(scripts/build-deb.sh) || return 1
+	test/check-deb.sh "$deb"
+}
+
 guest_single() {
 	test/vm/run-guest.sh --timeout "${CRR_SINGLE_TIMEOUT:-2400}" --out "$out/guest" \
 		test/guest/suite.sh \
@@ -213,6 +222,7 @@ if stage deps scripts/install-deps.sh && stage build build; then
 	stage host-no-rdma-device host_no_rdma_device
 	stage host-bad-setting host_bad_setting
 	stage broken-patch broken_patch_is_caught
+	stage package package
 	if stage guest-image test/vm/build-image.sh; then
 		stage guest-single guest_single
 		stage zdtm-build test/zdtm/build-zdtm.sh && stage guest-zdtm guest_zdtm
