@@ -123,7 +123,8 @@ broken_patch_is_caught() {
 
 # The Debian package: built from 'meson install', holding criu and the
 # plugin where criu finds it, replacing Debian's criu, its Depends covering
-# every library both binaries need (test/check-deb.sh).
+# every library both binaries need (test/check-deb.sh).  deb-install in the
+# guest installs it and migrates with it.
 package() {
 	local deb
 	deb=$(scripts/build-deb.sh) || return 1
@@ -146,7 +147,8 @@ guest_single() {
 		test/guest/lazy-failures.sh \
 		test/guest/lazy-no-zero-pages.sh \
 		test/guest/lazy-one-target.sh \
-		test/guest/rogue-peer.sh
+		test/guest/rogue-peer.sh \
+		test/guest/deb-install.sh
 	local rc=$?
 	cat "$out/guest/job.log"
 	return $rc

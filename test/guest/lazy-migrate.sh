@@ -14,14 +14,20 @@
 # --lazy-pages, restored with empty memory and verifies every page in
 # random order while the pages are still remote.  For RDMA the transport's
 # counters must show that the pages came by RDMA READ (fault and background).
+# CRR_CRIU=PATH runs that criu instead of build/criu, CRR_LIBDIR=DIR passes
+# --libdir DIR instead of build/plugin (set but empty: no --libdir, criu
+# loads its default plugin directory), and CRR_EXPECT_PLUGIN=PATH: the
+# dump and the lazy-pages daemon must have loaded the plugin from PATH.
 set -u
 transport=${1:-rdma}
 mib=${2:-64}
 workload=${3:-lazy-pattern}
 workload_arg=${4:-}
 top=$PWD
-criu=$top/build/criu
-plugins=$top/build/plugin
+criu=${CRR_CRIU:-$top/build/criu}
+plugins=${CRR_LIBDIR-$top/build/plugin}
+libdir=()
+[ -n "$plugins" ] && libdir=(--libdir "$plugins")
 d=$(mktemp -d /tmp/lazy-$transport.XXXXXX)
 img=$d/img
 mkdir -p $img
@@ -64,7 +70,7 @@ tree=$pid
 [ -n "${CRR_WORKLOAD_USER:-}" ] && tree=$(ps -o ppid= -p $pid)
 
 t0=$(date +%s.%N)
-$criu dump -t $tree -D $img --lazy-pages $rdma --address $CRR_IP --port $port --libdir $plugins \
+$criu dump -t $tree -D $img --lazy-pages $rdma --address $CRR_IP --port $port "${libdir[@]}" \
 	-o dump.log -v4 &
 dump=$!
 # images are written once the dump starts serving (over RDMA: all is exported)
@@ -122,15 +128,27 @@ check_export() {
 }
 [ "$transport" = rdma ] && check_export
 
+# the plugin a criu process has loaded: PATH must be mapped in it
+check_plugin() {
+	[ -n "${CRR_EXPECT_PLUGIN:-}" ] || return 0
+	grep -q " $CRR_EXPECT_PLUGIN\$" /proc/$1/maps || {
+		grep "criu-rdma" /proc/$1/maps
+		fail "$2 did not load $CRR_EXPECT_PLUGIN"
+	}
+	echo "$2 loaded $CRR_EXPECT_PLUGIN"
+}
+check_plugin $dump "the dump"
+
 fault_around=${CRR_FAULT_AROUND:-1}
-$criu lazy-pages --page-server $rdma --address $CRR_IP --port $port -D $img --libdir $plugins \
+$criu lazy-pages --page-server $rdma --address $CRR_IP --port $port -D $img "${libdir[@]}" \
 	--lazy-fault-around $fault_around --lazy-background-delay ${CRR_BG_DELAY:-0} ${CRR_LAZY_ARGS:-} \
 	-o lazy.log -v4 &
 lazy=$!
 # the restore connects to the daemon's socket: wait for it (a busy guest can take longer than any fixed sleep)
 for _ in $(seq 300); do [ -S $img/lazy-pages.socket ] && break; kill -0 $lazy 2> /dev/null || break; sleep 0.1; done
 [ -S $img/lazy-pages.socket ] || fail "the lazy-pages daemon did not start"
-$criu restore --lazy-pages -D $img -d --libdir $plugins -o restore.log -v4 || fail "restore failed"
+check_plugin $lazy "the lazy-pages daemon"
+$criu restore --lazy-pages -D $img -d "${libdir[@]}" -o restore.log -v4 || fail "restore failed"
 t1=$(date +%s.%N)
 touch $d/check
 for _ in $(seq 1800); do [ -f $d/result ] && break; sleep 0.1; done
