@@ -161,32 +161,97 @@ static int cm_channel(struct rconn *c, const struct rconn_params *p)
 	return 0;
 }
 
-int rconn_listen(struct rconn *c, const struct rconn_params *p, const char *addr, int port)
+/* A new id of the connection's channel bound to @addr:@port; its device is (*id)->verbs (NULL: none). */
+static int bind_listener(struct rconn *c, const char *addr, int port, struct rdma_cm_id **id)
 {
 	struct sockaddr_storage ss;
 
-	if (cm_channel(c, p) || resolve(addr, port, &ss) || create_id(c, &c->listen_id))
+	if (resolve(addr, port, &ss) || create_id(c, id))
 		return -1;
-	if (rdma_bind_addr(c->listen_id, (struct sockaddr *)&ss)) {
+	if (rdma_bind_addr(*id, (struct sockaddr *)&ss)) {
 		pr_perror("cannot bind to %s:%d", addr, port);
+		destroy_id(id, "an unbound rdma_cm id");
 		return -1;
 	}
-	/* A bound id knows its device; no device means no RDMA on that address. */
-	if (!c->listen_id->verbs) {
-		pr_err("no RDMA device serves %s (see 'rdma link' / 'ibv_devices')\n", addr);
-		return -1;
+	return 0;
+}
+
+/* Takes bound @id as a listener of the connection (the first one gets the PD). */
+static int add_listener(struct rconn *c, struct rdma_cm_id *id, const char *addr, int port)
+{
+	if (!c->listen_id) {
+		c->listen_id = id;
+		c->pd = ibv_alloc_pd(id->verbs);
+		if (!c->pd) {
+			pr_perror("ibv_alloc_pd on %s", rconn_dev_name(c));
+			return -1;
+		}
+	} else {
+		c->listen_also[c->nr_listen_also++] = id;
 	}
-	c->pd = ibv_alloc_pd(c->listen_id->verbs);
-	if (!c->pd) {
-		pr_perror("ibv_alloc_pd on %s", rconn_dev_name(c));
-		return -1;
-	}
-	if (rdma_listen(c->listen_id, 8)) {
+	if (rdma_listen(id, 8)) {
 		pr_perror("rdma_listen on %s:%d", addr, port);
 		return -1;
 	}
-	pr_info("listening on %s:%d, device %s\n", addr, port, rconn_dev_name(c));
+	pr_info("listening on %s:%d, device %s\n", addr, port, ibv_get_device_name(id->verbs->device));
 	return 0;
+}
+
+int rconn_listen(struct rconn *c, const struct rconn_params *p, const char *addr, int port)
+{
+	struct rdma_cm_id *id = NULL;
+
+	if (cm_channel(c, p) || bind_listener(c, addr, port, &id))
+		return -1;
+	/* A bound id knows its device; no device means no RDMA on that address. */
+	if (!id->verbs) {
+		pr_err("no RDMA device serves %s (see 'rdma link' / 'ibv_devices')\n", addr);
+		destroy_id(&id, "an unserved address's rdma_cm id");
+		return -1;
+	}
+	return add_listener(c, id, addr, port);
+}
+
+int rconn_listen_addrs(struct rconn *c, const struct rconn_params *p, char (*addrs)[INET6_ADDRSTRLEN], unsigned int n,
+		       int port, bool *served)
+{
+	unsigned int i, nr = 0;
+
+	for (i = 0; i < n; i++)
+		served[i] = false;
+	if (cm_channel(c, p))
+		return -1;
+	for (i = 0; i < n && i < RCONN_LISTEN_MAX; i++) {
+		struct rdma_cm_id *id = NULL;
+
+		if (bind_listener(c, addrs[i], port, &id))
+			continue;
+		if (!id->verbs || (c->listen_id && id->verbs != c->listen_id->verbs)) {
+			pr_info("not serving on %s: %s\n", addrs[i],
+				id->verbs ? "another RDMA device (the export is registered on one)" : "no RDMA device");
+			destroy_id(&id, "an unserved address's rdma_cm id");
+			continue;
+		}
+		if (add_listener(c, id, addrs[i], port))
+			return -1;
+		served[i] = true;
+		nr++;
+	}
+	if (!nr) {
+		pr_err("no address of this host has an RDMA device (see 'rdma link'): give --address\n");
+		return -1;
+	}
+	return (int)nr;
+}
+
+/* Every listening id: no more connect requests. */
+static int stop_listeners(struct rconn *c)
+{
+	int ret = destroy_id(&c->listen_id, "the listening rdma_cm id");
+
+	while (c->nr_listen_also)
+		ret |= destroy_id(&c->listen_also[--c->nr_listen_also], "a listening rdma_cm id");
+	return ret;
 }
 
 /*
@@ -291,7 +356,7 @@ int rconn_drop_peer(struct rconn *c)
 
 int rconn_stop_listening(struct rconn *c)
 {
-	return destroy_id(&c->listen_id, "the listening rdma_cm id");
+	return stop_listeners(c);
 }
 
 /* Resolves @ss to a device and a route on @id. */
@@ -400,7 +465,7 @@ int rconn_close(struct rconn *c)
 	ret |= rconn_res_release(c);
 	ret |= destroy_id(&c->lane_id, "the lane's rdma_cm id");
 	ret |= destroy_id(&c->id, "the connection's rdma_cm id");
-	ret |= destroy_id(&c->listen_id, "the listening rdma_cm id");
+	ret |= stop_listeners(c);
 	if (c->ec)
 		rdma_destroy_event_channel(c->ec);
 	memset(c, 0, sizeof(*c));
@@ -492,6 +557,8 @@ static void *teardown_quietly(void *arg)
 		rdma_destroy_id(c->id);
 	if (c->listen_id)
 		rdma_destroy_id(c->listen_id);
+	while (c->nr_listen_also)
+		rdma_destroy_id(c->listen_also[--c->nr_listen_also]);
 	if (c->ec)
 		rdma_destroy_event_channel(c->ec);
 	free(c->ctl_buf);

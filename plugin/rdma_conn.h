@@ -62,10 +62,15 @@ struct rconn_chain {
 	unsigned int n;
 };
 
+#define RCONN_LISTEN_MAX 16
+
 struct rconn {
 	struct rconn_params params;
 	struct rdma_event_channel *ec;
 	struct rdma_cm_id *listen_id;
+	/* more addresses of the same device listened on (rconn_listen_addrs) */
+	struct rdma_cm_id *listen_also[RCONN_LISTEN_MAX - 1];
+	unsigned int nr_listen_also;
 	struct rdma_cm_id *id;
 	struct ibv_pd *pd;
 	struct ibv_comp_channel *send_cc; /* wakes the READ poller (epoll-able) */
@@ -101,6 +106,15 @@ struct rconn {
 
 /* Source side: bind to @addr:@port (fails if no RDMA device serves @addr), listen. */
 int rconn_listen(struct rconn *c, const struct rconn_params *p, const char *addr, int port);
+/*
+ * Source side, no address given: listens on each of @addrs (at most
+ * RCONN_LISTEN_MAX) that the same RDMA device serves as the first one that
+ * has a device at all (one export, registered on one device); the others
+ * are logged and skipped.  @served[i] says which.  The number listened on,
+ * or -1 (none has an RDMA device, or an error).
+ */
+int rconn_listen_addrs(struct rconn *c, const struct rconn_params *p, char (*addrs)[INET6_ADDRSTRLEN], unsigned int n,
+		       int port, bool *served);
 /* A peer that went away before its connection was up (its resources are still held). */
 #define RCONN_PEER_LEFT (-2)
 /*

@@ -24,6 +24,7 @@
 #include "ctl_io.h"
 #include "export_table.h"
 #include "rdma_util.h"
+#include "serve_addrs.h"
 #include "source_server.h"
 #include "rdma_log.h"
 #include "task_mr.h"
@@ -54,23 +55,71 @@ static struct {
 	unsigned int zc_tasks, zc_refused;
 } src;
 
-int source_listen(const struct rdma_cfg *cfg, const char *addr, unsigned short port)
+/*
+ * Listens on --address, or with none on this host's addresses that its RDMA
+ * device serves (see serve_addrs.h); @served gets what it listens on.
+ */
+static int listen_on(const struct rdma_cfg *cfg, const char *addr, unsigned short port, struct serve_addrs *served)
 {
-	if (!addr) {
-		pr_err("--rdma needs --address: the IP address whose RDMA device serves the pages\n");
+	const struct rconn_params *p = &CTL_RCONN_PARAMS(cfg->netns, cfg->fail, true);
+	bool on[SERVE_ADDRS_MAX];
+	struct serve_addrs local;
+	char why[256];
+	unsigned int i;
+
+	memset(served, 0, sizeof(*served));
+	served->port = port;
+	if (addr) {
+		if (rconn_listen(&src.conn, p, addr, port))
+			return -1;
+		/* (a host name is not recorded: the target then needs --address) */
+		if (serve_addrs_add(served, addr))
+			pr_info("%s is not a numeric address: the target needs --address\n", addr);
+		return 0;
+	}
+	if (serve_addrs_local(&local, cfg->netns, why, sizeof(why))) {
+		pr_err("no --address given, and %s\n", why);
 		return -1;
 	}
+	if (rconn_listen_addrs(&src.conn, p, local.addr, local.n, port, on) < 0)
+		return -1;
+	for (i = 0; i < local.n; i++)
+		if (on[i])
+			serve_addrs_add(served, local.addr[i]);
+	return 0;
+}
+
+/* Where we serve, in the image directory for a target given no --address. */
+static int record_addrs(const struct serve_addrs *served)
+{
+	char why[256];
+
+	if (!served->n)
+		return 0;
+	if (serve_addrs_write(criu_get_image_dir(), served, why, sizeof(why))) {
+		pr_err("cannot record where the source serves: %s\n", why);
+		return -1;
+	}
+	pr_info("serving on %u address(es), port %u, recorded in %s (first: %s)\n", served->n, served->port,
+		SERVE_ADDRS_FILE, served->addr[0]);
+	return 0;
+}
+
+int source_listen(const struct rdma_cfg *cfg, const char *addr, unsigned short port)
+{
+	struct serve_addrs served;
+
 	if (!port) {
 		pr_err("--rdma needs --port\n");
 		return -1;
 	}
 	src.cfg = cfg;
-	if (rconn_listen(&src.conn, &CTL_RCONN_PARAMS(cfg->netns, cfg->fail, true), addr, port)) {
+	if (listen_on(cfg, addr, port, &served)) {
 		rconn_close(&src.conn);
 		return -1;
 	}
-	/* the session key: made now, before anything is frozen, in the image directory */
-	if (rdma_cfg_session(cfg, "source", criu_get_image_dir(), &src.sess)) {
+	/* the session key: made now, before anything is frozen, in the image directory; and our addresses */
+	if (rdma_cfg_session(cfg, "source", criu_get_image_dir(), &src.sess) || record_addrs(&served)) {
 		rconn_close(&src.conn);
 		return -1;
 	}

@@ -18,6 +18,7 @@
 #include "fetch_stats.h"
 #include "rdma_log.h"
 #include "rdma_util.h"
+#include "serve_addrs.h"
 #include "target_fetcher.h"
 
 struct done_report {
@@ -237,24 +238,66 @@ static void abandon_conn(void)
 	tf.pool_mr = NULL;
 }
 
+/* The session and its lane at @addr:@port (the address the target keeps for reconnecting). */
+static int connect_at(const char *addr, unsigned short port)
+{
+	free(tf.addr);
+	tf.addr = strdup(addr);
+	tf.port = port;
+	if (!tf.addr) {
+		pr_err("no memory for the source's address\n");
+		return -1;
+	}
+	return open_session(false) || open_lane() ? -1 : 0;
+}
+
+/*
+ * With no --address, the addresses the source recorded in the image
+ * directory, in order; a failed attempt is released before the next.  An
+ * explicit --port wins over the recorded one.
+ */
+static int connect_recorded(unsigned short port)
+{
+	struct serve_addrs sa;
+	char why[256];
+	unsigned int i;
+
+	if (serve_addrs_read(criu_get_image_dir(), &sa, why, sizeof(why))) {
+		pr_err("no --address given and no usable record of where the source serves: %s\n", why);
+		return -1;
+	}
+	if (port)
+		sa.port = port;
+	for (i = 0; i < sa.n; i++) {
+		pr_info("trying the source at %s:%u (%u of %u recorded in %s)\n", sa.addr[i], sa.port, i + 1, sa.n,
+			SERVE_ADDRS_FILE);
+		if (!connect_at(sa.addr[i], sa.port))
+			return 0;
+		/* (aside: tearing down an attempt at an unreachable address can block) */
+		abandon_conn();
+		export_table_free(&tf.table);
+	}
+	pr_err("the source was not reachable at any address it recorded\n");
+	return -1;
+}
+
 int target_connect(const struct rdma_cfg *cfg, const char *addr, unsigned short port, int *event_fd)
 {
 	double t0;
 
 	tf.cfg = cfg;
-	if (!addr || !port) {
-		pr_err("--rdma needs --address and --port of the source\n");
+	if (addr && !port) {
+		pr_err("--rdma with --address needs --port of the source\n");
 		return -1;
 	}
-	tf.addr = strdup(addr);
-	tf.port = port;
 	tf.setup_ms = cfg->timeout_ms;
-	if (!tf.addr || fetch_stats_init(&tf.stats, sysconf(_SC_PAGESIZE), rdma_now()))
+	if (fetch_stats_init(&tf.stats, sysconf(_SC_PAGESIZE), rdma_now()))
 		return -1;
 	/* the key is in the image directory the restore reads (or a setting) */
 	t0 = rdma_now();
-	if (rdma_cfg_session(cfg, "target", criu_get_image_dir(), &tf.sess) || open_session(false) || open_lane() ||
-	    setup_queue() || register_pool() || setup_epoll(event_fd)) {
+	if (rdma_cfg_session(cfg, "target", criu_get_image_dir(), &tf.sess) ||
+	    (addr ? connect_at(addr, port) : connect_recorded(port)) || setup_queue() || register_pool() ||
+	    setup_epoll(event_fd)) {
 		/* nothing to serve: release it all now, whatever CRIU does next */
 		tf.failed = true;
 		release();

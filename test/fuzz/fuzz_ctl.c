@@ -7,7 +7,8 @@
  *
  * An input is one control message; one that starts with 0xff is a session
  * of several (2-byte little-endian lengths), whose export chunks feed one
- * table, as the target's would.
+ * table, as the target's would; one that starts with 0xfe is the source's
+ * record of where it serves (rdma-serve.txt in the image directory).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 
 #include "ctl_auth.h"
 #include "ctl_proto.h"
+#include "serve_addrs.h"
 
 static const struct ctl_key key = { .bytes = "fuzzing key, not a secret", .len = 25 };
 
@@ -103,6 +105,23 @@ static void one(struct ctl_export_rx *rx, const uint8_t *data, size_t size)
 	ctl_free(m);
 }
 
+/* A record taken must hold what the target may connect to: numeric addresses and a port. */
+static void check_record(const uint8_t *data, size_t size)
+{
+	unsigned char bin[sizeof(struct in6_addr)];
+	struct serve_addrs a;
+	char why[256];
+	unsigned int i;
+
+	if (serve_addrs_parse((const char *)data, size, &a, why, sizeof(why)))
+		return;
+	if (!a.n || a.n > SERVE_ADDRS_MAX || !a.port)
+		__builtin_trap();
+	for (i = 0; i < a.n; i++)
+		if (inet_pton(AF_INET, a.addr[i], bin) != 1 && inet_pton(AF_INET6, a.addr[i], bin) != 1)
+			__builtin_trap();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -111,6 +130,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct ctl_export_rx rx = { .table = &table };
 	char why[256];
 
+	if (size && data[0] == 0xfe) {
+		check_record(data + 1, size - 1);
+		return 0;
+	}
 	if (size && data[0] == 0xff) {
 		size_t off = 1;
 

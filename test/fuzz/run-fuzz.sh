@@ -12,10 +12,10 @@ out=$top/build/fuzz
 cc=${CLANG:-clang-14}
 mkdir -p "$out/corpus"
 src=("$top/plugin/ctl_proto.c" "$top/plugin/ctl_auth.c" "$top/plugin/export_table.c" \
-	"$top/build/proto/rdma-ctl.pb-c.c")
+	"$top/plugin/serve_addrs.c" "$top/build/proto/rdma-ctl.pb-c.c")
 [ -f "$top/build/proto/rdma-ctl.pb-c.c" ] || ninja -C "$top/build" proto/rdma-ctl.pb-c.c
-flags=(-std=gnu11 -D_GNU_SOURCE -g -O1 -I"$top/plugin" -I"$top/build/proto")
-libs=($(pkg-config --libs libprotobuf-c nettle))
+flags=(-std=gnu11 -D_GNU_SOURCE -g -O1 -I"$top/plugin" -I"$top/build/proto" $(pkg-config --cflags libnl-3.0))
+libs=($(pkg-config --libs libprotobuf-c nettle libnl-3.0 libnl-route-3.0))
 
 if [ "${1:-}" = --seeds ]; then
 	$cc "${flags[@]}" -o "$out/make-seeds" "$top/test/fuzz/make_seeds.c" "${src[@]}" "${libs[@]}"

@@ -18,6 +18,11 @@
 # --libdir DIR instead of build/plugin (set but empty: no --libdir, criu
 # loads its default plugin directory), and CRR_EXPECT_PLUGIN=PATH: the
 # dump and the lazy-pages daemon must have loaded the plugin from PATH.
+# CRR_DUMP_ADDR / CRR_LAZY_ADDR: the --address of the dump / of the daemon
+# (default this host's; set but empty: none, and the daemon then has no
+# --port either: both come from the source's record in the image directory).
+# CRR_EXPECT_SERVED="A B": the source must listen on these and record them;
+# CRR_EXPECT_TRIED_FIRST=A: the daemon (no address) must have tried A first.
 set -u
 transport=${1:-rdma}
 mib=${2:-64}
@@ -70,7 +75,10 @@ tree=$pid
 [ -n "${CRR_WORKLOAD_USER:-}" ] && tree=$(ps -o ppid= -p $pid)
 
 t0=$(date +%s.%N)
-$criu dump -t $tree -D $img --lazy-pages $rdma --address $CRR_IP --port $port "${libdir[@]}" \
+dump_addr=${CRR_DUMP_ADDR-$CRR_IP}
+lazy_where=(--address "${CRR_LAZY_ADDR-$CRR_IP}" --port $port)
+[ -n "${CRR_LAZY_ADDR-$CRR_IP}" ] || lazy_where=()
+$criu dump -t $tree -D $img --lazy-pages $rdma ${dump_addr:+--address $dump_addr} --port $port "${libdir[@]}" \
 	-o dump.log -v4 &
 dump=$!
 # images are written once the dump starts serving (over RDMA: all is exported)
@@ -140,7 +148,12 @@ check_plugin() {
 check_plugin $dump "the dump"
 
 fault_around=${CRR_FAULT_AROUND:-1}
-$criu lazy-pages --page-server $rdma --address $CRR_IP --port $port -D $img "${libdir[@]}" \
+for a in ${CRR_EXPECT_SERVED:-}; do
+	grep -q "rdma: listening on $a:$port," $img/dump.log || fail "the source does not listen on $a"
+	grep -q "^$a $port\$" $img/rdma-serve.txt || fail "the source did not record $a"
+done
+[ -z "${CRR_EXPECT_SERVED:-}" ] || echo "source serves on and recorded: $(tr '\n' ' ' < $img/rdma-serve.txt)"
+$criu lazy-pages --page-server $rdma "${lazy_where[@]}" -D $img "${libdir[@]}" \
 	--lazy-fault-around $fault_around --lazy-background-delay ${CRR_BG_DELAY:-0} ${CRR_LAZY_ARGS:-} \
 	-o lazy.log -v4 &
 lazy=$!
@@ -238,5 +251,10 @@ if [ "$workload_arg" = sparse ]; then
 		[ "$background_ranges" -eq "$ranges" ] && [ "$background_requests" -eq "$reqs" ] ||
 			fail "the plugin counted $background_ranges ranges in $background_requests requests"
 	fi
+fi
+if [ -n "${CRR_EXPECT_TRIED_FIRST:-}" ]; then
+	grep "trying the source at" $img/lazy.log | sed 's/^([0-9. ]*) //'
+	grep -q "trying the source at ${CRR_EXPECT_TRIED_FIRST}:$port (1 of" $img/lazy.log ||
+		fail "the daemon did not try ${CRR_EXPECT_TRIED_FIRST} first from the record"
 fi
 echo "PASS: $transport lazy migration of $mib MiB ($workload)"

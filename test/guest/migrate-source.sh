@@ -4,6 +4,9 @@
 # file system in a real deployment), the memory stays here and is served by
 # one-sided RDMA READs until the target has all of it.
 # The size in MiB is read from build/pair-shared/mib (default 64).
+# The dump gets no --address: the source serves on the addresses of its RDMA
+# device and records them in the image directory, where the target, given
+# no address either, finds them.
 set -u
 top=$PWD
 shared=$top/build/pair-shared
@@ -14,10 +17,10 @@ unshare -p -f setsid $top/build/test/tools/lazy-pattern $shared $mib < /dev/null
 for _ in $(seq 600); do [ -f $shared/ready ] && break; sleep 0.1; done
 pid=$(pgrep -f "^$top/build/test/tools/lazy-pattern $shared" | head -n 1)
 [ -n "$pid" ] || { echo "FAIL: workload did not start"; exit 1; }
-echo "source: workload $pid holds $mib MiB; dumping with --lazy-pages --rdma"
+echo "source: workload $pid holds $mib MiB; dumping with --lazy-pages --rdma, no --address"
 start=$(date +%s.%N)
 export CRIU_RDMA_ACCEPT_TIMEOUT_MS=180000
-$criu dump -t $pid -D $shared/img --lazy-pages --rdma --address $CRR_IP --port 7500 \
+$criu dump -t $pid -D $shared/img --lazy-pages --rdma --port 7500 \
 	--libdir $top/build/plugin -o dump.log -v4
 rc=$?
 end=$(date +%s.%N)
@@ -28,4 +31,5 @@ if kill -0 $pid 2>/dev/null; then
 	exit 1
 fi
 [ $rc -eq 0 ] || { echo "FAIL: dump exited $rc"; tail -n 20 $shared/img/dump.log; exit 1; }
+grep -q "listening on $CRR_IP:7500" $shared/img/dump.log || { echo "FAIL: not listening on $CRR_IP"; exit 1; }
 echo "source: frozen copy gone, RDMA resources released"
