@@ -10,6 +10,10 @@
  *   rconn_*.c (verbs connection), ctl_proto.c + ctl_io.c (control
  *   protocol), rdma_cfg.c (settings)                             both
  */
+#include <errno.h>
+#include <stdbool.h>
+#include <string.h>
+
 #include "criu-plugin.h"
 #include "ctl_proto.h"
 #include "rdma_cfg.h"
@@ -56,24 +60,83 @@ static void rdma_plugin_fini(int stage, int ret)
 	pr_info("criu-rdma plugin finished %s (%s)\n", stage_name(stage), ret ? "failed" : "ok");
 }
 
-static int rdma_lazy_listen(const char *addr, unsigned short port)
+/*
+ * CRIU asks every transport plugin for the transport the user named
+ * (--lazy-pages-transport, or --rdma); this one is "rdma".  Until LISTEN or
+ * CONNECT accepted that name, every hook answers -ENOTSUP, so that CRIU
+ * asks the next plugin and another transport can be installed beside us.
+ */
+#define RDMA_TRANSPORT "rdma"
+
+static enum { ROLE_NONE, ROLE_SOURCE, ROLE_TARGET } role;
+
+static bool is_ours(const char *transport)
 {
+	return transport && !strcmp(transport, RDMA_TRANSPORT);
+}
+
+static int rdma_lazy_listen(const char *transport, const char *addr, unsigned short port)
+{
+	if (!is_ours(transport))
+		return -ENOTSUP;
+	role = ROLE_SOURCE;
 	return source_listen(&cfg, addr, port);
 }
 
-static int rdma_lazy_connect(const char *addr, unsigned short port, int *event_fd)
+static int rdma_lazy_export(int img_id, const struct iovec *iovs, unsigned int nr, cr_lazy_pages_read_t read,
+			    void *priv)
 {
+	return role == ROLE_SOURCE ? source_export(img_id, iovs, nr, read, priv) : -ENOTSUP;
+}
+
+static int rdma_lazy_export_in_place(int img_id, int pid, const struct iovec *iovs, unsigned int nr,
+				     cr_task_ioctls_t run, void *task)
+{
+	return role == ROLE_SOURCE ? source_export_in_place(img_id, pid, iovs, nr, run, task) : -ENOTSUP;
+}
+
+static int rdma_lazy_serve(int *target_started)
+{
+	return role == ROLE_SOURCE ? source_serve(target_started) : -ENOTSUP;
+}
+
+static int rdma_lazy_connect(const char *transport, const char *addr, unsigned short port, int *event_fd)
+{
+	if (!is_ours(transport))
+		return -ENOTSUP;
+	role = ROLE_TARGET;
 	return target_connect(&cfg, addr, port, event_fd);
+}
+
+static int rdma_lazy_fetch(unsigned long img_id, unsigned long vaddr, unsigned long nr_pages, void *buf,
+			   unsigned int flags, cr_lazy_pages_complete_t complete, void *priv)
+{
+	return role == ROLE_TARGET ? target_fetch(img_id, vaddr, nr_pages, buf, flags, complete, priv) : -ENOTSUP;
+}
+
+static int rdma_lazy_event(void)
+{
+	return role == ROLE_TARGET ? target_event() : -ENOTSUP;
+}
+
+static int rdma_lazy_task_done(unsigned long img_id, int pid)
+{
+	return role == ROLE_TARGET ? target_task_done(img_id, pid) : -ENOTSUP;
+}
+
+static int rdma_lazy_disconnect(int status)
+{
+	return role == ROLE_TARGET ? target_disconnect(status) : -ENOTSUP;
 }
 
 CR_PLUGIN_REGISTER("criu-rdma", rdma_plugin_init, rdma_plugin_fini)
 
 CR_PLUGIN_REGISTER_HOOK(CR_PLUGIN_HOOK__LAZY_PAGES_LISTEN, rdma_lazy_listen)
-CR_PLUGIN_REGISTER_HOOK(CR_PLUGIN_HOOK__LAZY_PAGES_EXPORT, source_export)
-CR_PLUGIN_REGISTER_HOOK(CR_PLUGIN_HOOK__LAZY_PAGES_EXPORT_IN_PLACE, source_export_in_place)
-CR_PLUGIN_REGISTER_HOOK(CR_PLUGIN_HOOK__LAZY_PAGES_SERVE, source_serve)
+CR_PLUGIN_REGISTER_HOOK(CR_PLUGIN_HOOK__LAZY_PAGES_EXPORT, rdma_lazy_export)
+CR_PLUGIN_REGISTER_HOOK(CR_PLUGIN_HOOK__LAZY_PAGES_EXPORT_IN_PLACE, rdma_lazy_export_in_place)
+CR_PLUGIN_REGISTER_HOOK(CR_PLUGIN_HOOK__LAZY_PAGES_SERVE, rdma_lazy_serve)
 CR_PLUGIN_REGISTER_HOOK(CR_PLUGIN_HOOK__LAZY_PAGES_CONNECT, rdma_lazy_connect)
-CR_PLUGIN_REGISTER_HOOK(CR_PLUGIN_HOOK__LAZY_PAGES_FETCH, target_fetch)
-CR_PLUGIN_REGISTER_HOOK(CR_PLUGIN_HOOK__LAZY_PAGES_EVENT, target_event)
-CR_PLUGIN_REGISTER_HOOK(CR_PLUGIN_HOOK__LAZY_PAGES_DISCONNECT, target_disconnect)
-CR_PLUGIN_REGISTER_HOOK(CR_PLUGIN_HOOK__LAZY_PAGES_TASK_DONE, target_task_done)
+CR_PLUGIN_REGISTER_HOOK(CR_PLUGIN_HOOK__LAZY_PAGES_FETCH, rdma_lazy_fetch)
+CR_PLUGIN_REGISTER_HOOK(CR_PLUGIN_HOOK__LAZY_PAGES_EVENT, rdma_lazy_event)
+CR_PLUGIN_REGISTER_HOOK(CR_PLUGIN_HOOK__LAZY_PAGES_DISCONNECT, rdma_lazy_disconnect)
+CR_PLUGIN_REGISTER_HOOK(CR_PLUGIN_HOOK__LAZY_PAGES_TASK_DONE, rdma_lazy_task_done)
