@@ -70,6 +70,80 @@ host_no_rdma_device() {
 	return $rc
 }
 
+# A transport no plugin provides (--lazy-pages-transport nosuch; with the
+# RDMA plugin installed, which answers only to "rdma", and with no plugin at
+# all): the dump fails naming the transport, before anything is frozen, and
+# the task keeps running.
+host_unknown_transport() {
+	local d pid rc=0 libdir
+	for libdir in "$top/build/plugin" empty; do
+		d=$(mktemp -d)
+		[ $libdir = empty ] && { mkdir $d/empty; libdir=$d/empty; }
+		setsid sleep 600 < /dev/null > /dev/null 2>&1 &
+		pid=$!
+		sleep 0.2
+		if build/criu dump -t $pid -D $d --lazy-pages --lazy-pages-transport nosuch --address 127.0.0.1 \
+			--port 7777 --libdir $libdir -o dump.log -v4; then
+			echo "FAIL: the dump succeeded with a transport no plugin provides ($libdir)"; rc=1
+		fi
+		grep "transport" $d/dump.log
+		grep -q "No plugin provides lazy-pages transport 'nosuch'" $d/dump.log ||
+			{ echo "FAIL: no clear error ($libdir)"; rc=1; }
+		grep -q "Freezing\|Seizing" $d/dump.log && { echo "FAIL: the tree was frozen ($libdir)"; rc=1; }
+		case $(ps -o stat= -p $pid) in S* | R*) ;; *) echo "FAIL: the task is not running ($libdir)"; rc=1 ;; esac
+		kill $pid
+		rm -rf $d
+	done
+	# a transport option without lazy pages is refused outright
+	if build/criu dump -t 1 -D /tmp --lazy-pages-transport rdma 2> /dev/null; then
+		echo "FAIL: --lazy-pages-transport without --lazy-pages was taken"; rc=1
+	fi
+	return $rc
+}
+
+# The lazy-pages daemon and the page server initialise only plugins that
+# provide a lazy-pages transport: a plugin without one (test/tools/
+# bystander_plugin.c, like a device plugin) is initialised by the dump but
+# not by them, and with CRIU's own page server they load no plugin at all.
+host_transport_plugins_only() {
+	local d lib rc=0
+	d=$(mktemp -d)
+	lib=$d/lib
+	mkdir -p $lib $d/ps $d/lp $d/lp-tcp $d/dump
+	ln -s "$top/build/plugin/criu-rdma.so" "$top/build/test/tools/bystander.so" $lib/
+	export CRR_BYSTANDER_MARK=$d/mark
+	# the dump initialises every plugin (it then fails here: no RDMA device)
+	setsid sleep 600 < /dev/null > /dev/null 2>&1 &
+	local pid=$!
+	sleep 0.2
+	timeout 20 build/criu dump -t $pid -D $d/dump --lazy-pages --rdma --address 127.0.0.1 --port 7777 \
+		--libdir $lib -o dump.log -v4
+	kill $pid
+	grep -qx "init 0" $d/mark || { echo "FAIL: the dump did not initialise the bystander plugin"; rc=1; }
+	rm -f $d/mark
+	timeout 20 build/criu page-server --lazy-pages --rdma --address 127.0.0.1 --port 7777 -D $d/ps \
+		--libdir $lib -o ps.log -v4
+	timeout 5 build/criu lazy-pages --page-server --rdma --address 127.0.0.1 --port 7777 -D $d/lp \
+		--libdir $lib -o lp.log -v4
+	timeout 5 build/criu lazy-pages --page-server --address 127.0.0.1 --port 7777 -D $d/lp-tcp \
+		--libdir $lib -o lp.log -v4
+	unset CRR_BYSTANDER_MARK
+	grep "plugin\|Plugin" $d/ps/ps.log $d/lp/lp.log $d/lp-tcp/lp.log | grep -v "hook\|param"
+	[ -s $d/mark ] && { echo "FAIL: initialised by lazy-pages or page-server:"; cat $d/mark; rc=1; }
+	grep -q "criu-rdma plugin loaded for page-server" $d/ps/ps.log ||
+		{ echo "FAIL: the page server did not load the RDMA plugin"; rc=1; }
+	grep -q "criu-rdma plugin loaded for lazy-pages" $d/lp/lp.log ||
+		{ echo "FAIL: the lazy-pages daemon did not load the RDMA plugin"; rc=1; }
+	for f in $d/ps/ps.log $d/lp/lp.log; do
+		grep -q "bystander provides no lazy-pages transport: not loaded" $f ||
+			{ echo "FAIL: $f does not say the bystander plugin was left out"; rc=1; }
+	done
+	grep -q "criu-rdma plugin loaded" $d/lp-tcp/lp.log &&
+		{ echo "FAIL: the lazy-pages daemon loaded a plugin for CRIU's page server"; rc=1; }
+	rm -rf $d
+	return $rc
+}
+
 # A bad setting is refused when the plugin loads, before anything is frozen:
 # the dump fails naming the setting and what it accepts, the task runs on.
 host_bad_setting() {
@@ -223,6 +297,8 @@ if stage deps scripts/install-deps.sh && stage build build; then
 	stage format format_check
 	stage host-criu-check host_criu_check
 	stage host-no-rdma-device host_no_rdma_device
+	stage host-unknown-transport host_unknown_transport
+	stage host-transport-plugins-only host_transport_plugins_only
 	stage host-bad-setting host_bad_setting
 	stage broken-patch broken_patch_is_caught
 	stage package package

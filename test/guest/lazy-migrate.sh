@@ -5,7 +5,9 @@
 # CRR_BG_DELAY=MS --lazy-background-delay MS, CRR_LAZY_ARGS more options;
 # CRR_EXPECT_PREFETCH=1: the workload scans, and prefetch must have served
 # most of it (both transports: CRIU's counters; RDMA: the plugin's too);
-# CRR_RDMA_VIA_CONFIG=1 selects RDMA through a config file's 'rdma' key.
+# CRR_RDMA_SELECT says how RDMA is selected: flag (default: --rdma), option
+# (--lazy-pages-transport rdma), config (a config file's 'rdma' key; also
+# CRR_RDMA_VIA_CONFIG=1), config-option (its 'lazy-pages-transport rdma').
 # CRR_EXPECT_EXPORT=zero-copy (default for rdma) | copy | fallback: how the
 # source must have exported the memory (checked in its log, its memory and
 # the task's pinned pages while serving).  CRR_WORKLOAD_USER=NAME runs the
@@ -47,12 +49,24 @@ fail() {
 	exit 1
 }
 rdma=
-[ "$transport" = rdma ] && rdma=--rdma
-# CRR_RDMA_VIA_CONFIG=1: select the transport with the 'rdma' key of a CRIU
-# configuration file instead of the flag, as runc and Podman would
-if [ -n "$rdma" ] && [ "${CRR_RDMA_VIA_CONFIG:-0}" = 1 ]; then
-	printf '# selects the RDMA lazy-pages transport\nrdma\n' > $d/criu.conf
-	rdma="--config $d/criu.conf"
+select=${CRR_RDMA_SELECT:-flag}
+[ "${CRR_RDMA_VIA_CONFIG:-0}" = 1 ] && select=config
+if [ "$transport" = rdma ]; then
+	case $select in
+	flag) rdma=--rdma ;;
+	option) rdma="--lazy-pages-transport rdma" ;;
+	# a CRIU configuration file instead of the flag, as runc and Podman would
+	config)
+		printf '# selects the RDMA lazy-pages transport\nrdma\n' > $d/criu.conf
+		rdma="--config $d/criu.conf"
+		;;
+	config-option)
+		printf '# selects the RDMA lazy-pages transport\nlazy-pages-transport rdma\n' > $d/criu.conf
+		rdma="--config $d/criu.conf"
+		;;
+	*) fail "CRR_RDMA_SELECT=$select: flag, option, config or config-option" ;;
+	esac
+	echo "RDMA selected by: $select ($rdma)"
 fi
 export CRIU_RDMA_STATS=$d/stats
 
