@@ -101,6 +101,37 @@ host_unknown_transport() {
 	return $rc
 }
 
+# The transport set through RPC (criu_opts.lazy_pages_transport, as a
+# container engine would; test/tools/rpc_lazy_dump.c drives 'criu swrk'):
+# 'nosuch' is refused as on the command line, and 'rdma' reaches the RDMA
+# plugin with the page server's address (which then finds no device here).
+# Nothing is frozen, the task keeps running.
+host_rpc_transport() {
+	local d pid rc=0 t want
+	d=$(mktemp -d)
+	cc -std=gnu11 -Wall -Wextra -Werror -o $d/rpc-lazy-dump test/tools/rpc_lazy_dump.c \
+		build/criu-src/images/rpc.pb-c.c -Ibuild/criu-src/images -lprotobuf-c || return 1
+	for t in nosuch rdma; do
+		# with RDMA here the dump would serve, waiting for a target
+		[ $t = rdma ] && [ -e /dev/infiniband/rdma_cm ] && { echo "SKIP: rdma, this host has RDMA"; continue; }
+		mkdir $d/$t
+		setsid sleep 600 < /dev/null > /dev/null 2>&1 &
+		pid=$!
+		sleep 0.2
+		CRIU_LIBS_DIR=$top/build/plugin $d/rpc-lazy-dump "$top/build/criu" $pid $d/$t $t 127.0.0.1 7777 &&
+			{ echo "FAIL: the RPC dump with transport $t succeeded"; rc=1; }
+		want="No plugin provides lazy-pages transport 'nosuch'"
+		[ $t = rdma ] && want="cannot open the RDMA CM"
+		grep "transport\|RDMA CM" $d/$t/dump.log
+		grep -q "$want" $d/$t/dump.log || { echo "FAIL: no '$want' ($t)"; rc=1; }
+		grep -q "Freezing\|Seizing" $d/$t/dump.log && { echo "FAIL: the tree was frozen ($t)"; rc=1; }
+		case $(ps -o stat= -p $pid) in S* | R*) ;; *) echo "FAIL: the task is not running ($t)"; rc=1 ;; esac
+		kill $pid
+	done
+	rm -rf $d
+	return $rc
+}
+
 # The lazy-pages daemon and the page server initialise only plugins that
 # provide a lazy-pages transport: a plugin without one (test/tools/
 # bystander_plugin.c, like a device plugin) is initialised by the dump but
@@ -299,6 +330,7 @@ if stage deps scripts/install-deps.sh && stage build build; then
 	stage host-no-rdma-device host_no_rdma_device
 	stage host-unknown-transport host_unknown_transport
 	stage host-transport-plugins-only host_transport_plugins_only
+	stage host-rpc-transport host_rpc_transport
 	stage host-bad-setting host_bad_setting
 	stage broken-patch broken_patch_is_caught
 	stage package package
