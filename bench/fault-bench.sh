@@ -384,6 +384,10 @@ done
 # Sparse pull: every other page of the area dumped, the task idle; CRIU's
 # requests carrying many ranges (the default) against one range each.
 start=$SECONDS
+if [ "$sparse_mib" -gt 0 ]; then
+	# the device's own rate of 4 KiB READs (16 outstanding): a sparse pull is one READ per page
+	perftest ib_read_bw 4096 2000 | awk -v m=$mtu '{ printf "%s\tib_read_bw_4k_reads\t4096\t%.0f\treads/s\n", m, $6 * 1e6 }' >> $floor_tsv
+fi
 for run in $(seq $runs); do
 	[ "$sparse_mib" -gt 0 ] || break
 	for tr in tcp rdma tcp-ranges1 rdma-ranges1; do

@@ -339,11 +339,12 @@ def scan_table(data):
     return '\n'.join(out)
 
 
-def sparse_table(data):
+def sparse_table(D, data):
     path = os.path.join(data, 'sparse.tsv')
     rows = read_tsv(path) if os.path.exists(path) else []
     if not rows:
         return 'Not run (`bench/fault-bench.sh --sparse-mib N`).'
+    dev = D.floor_val(int(rows[0]['mtu']), 'ib_read_bw_4k_reads', 4096)
     out = ['| transport | area (MiB) | pages dumped | restore → last page (s) | pages/s | CRIU requests | '
            'ranges / request | runs |', '|---|---|---|---|---|---|---|---|']
     m = {}
@@ -364,6 +365,10 @@ def sparse_table(data):
                          f'**{fmt(ratio(a["s"], b["s"]), 2)}**')
     if m.get('tcp') and m.get('rdma'):
         lines.append(f'RDMA / TCP, restore → last page: **{fmt(ratio(m["rdma"]["s"], m["tcp"]["s"]), 2)}**')
+    if dev and m.get('rdma'):
+        pps = float(rows[0]['pages']) / m['rdma']['s']
+        lines.append(f'the device\'s own 4 KiB READ rate (ib_read_bw, 16 outstanding): {fmt(dev, 0)} READs/s; '
+                     f'criu-rdma\'s sparse pull {fmt(pps, 0)} pages/s = {fmt(ratio(pps, dev), 2)} of it')
     if lines:
         out += [''] + [f'- {x}' for x in lines]
     return '\n'.join(out)
@@ -559,7 +564,7 @@ def main():
               'section 7; CRIU\'s requests and ranges from its per-task log line. `--lazy-request-ranges 1` is the '
               'old pull (one range per request). Every word is checked at the end (holes must read zero). Medians '
               'over runs.', '',
-              sparse_table(data), '']
+              sparse_table(D, data), '']
     parts += ['', '## Analysis', '', text_of(os.path.join(os.path.dirname(os.path.abspath(results)), 'ANALYSIS.md'))
               or '(see bench/ANALYSIS.md)', '']
     with open(results, 'w') as f:
