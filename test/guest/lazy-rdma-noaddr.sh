@@ -10,18 +10,7 @@ set -u
 here=$(dirname "$0")
 second=${CRR_IP%.*}.31
 ip addr add $second/24 dev eth0 || { echo "FAIL: cannot add $second to eth0"; exit 1; }
-rc=0
-run() {
-	local name=$1
-	shift
-	echo "=== $name"
-	if env "$@"; then
-		echo "ok: $name"
-	else
-		echo "FAILED: $name"
-		rc=1
-	fi
-}
+. $here/runs.sh
 run "dump without --address, daemon at the second address" CRR_DUMP_ADDR= CRR_LAZY_ADDR=$second \
 	CRR_EXPECT_SERVED="$CRR_IP $second" $here/lazy-migrate.sh rdma 32
 run "dump and daemon without --address: the daemon reads the record" CRR_DUMP_ADDR= CRR_LAZY_ADDR= \

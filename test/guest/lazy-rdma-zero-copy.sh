@@ -16,18 +16,7 @@
 # Every run also verifies every page after the restore and the RDMA counters.
 set -u
 here=$(dirname "$0")
-rc=0
-run() {
-	local name=$1
-	shift
-	echo "=== $name"
-	if env "$@"; then
-		echo "ok: $name"
-	else
-		echo "FAILED: $name"
-		rc=1
-	fi
-}
+. $here/runs.sh
 run "zero-copy, 128 MiB" CRR_EXPECT_EXPORT=zero-copy $here/lazy-migrate.sh rdma 128
 run "copy, 128 MiB" CRIU_RDMA_ZERO_COPY=0 CRR_EXPECT_EXPORT=copy $here/lazy-migrate.sh rdma 128
 run "zero-copy, forked tree, 64 MiB" CRR_EXPECT_EXPORT=zero-copy $here/lazy-migrate.sh rdma 64 lazy-pattern fork

@@ -6,18 +6,7 @@
 # are checked in lazy-migrate.sh; every page is verified after the restore.
 set -u
 here=$(dirname "$0")
-rc=0
-run() {
-	local name=$1
-	shift
-	echo "=== $name"
-	if env "$@"; then
-		echo "ok: $name"
-	else
-		echo "FAILED: $name"
-		rc=1
-	fi
-}
+. $here/runs.sh
 run "tcp, sparse 32 MiB, many ranges per request" $here/lazy-migrate.sh tcp 32 lazy-pattern sparse
 run "rdma, sparse 32 MiB, --lazy-request-ranges 1" CRR_LAZY_ARGS="--lazy-request-ranges 1" \
 	$here/lazy-migrate.sh rdma 32 lazy-pattern sparse
