@@ -386,7 +386,7 @@ done
 start=$SECONDS
 if [ "$sparse_mib" -gt 0 ]; then
 	# the device's own rate of 4 KiB READs (16 outstanding): a sparse pull is one READ per page
-	perftest ib_read_bw 4096 2000 | awk -v m=$mtu '{ printf "%s\tib_read_bw_4k_reads\t4096\t%.0f\treads/s\n", m, $6 * 1e6 }' >> $floor_tsv
+	perftest ib_read_bw 4096 2000 | awk -v m=$mtu '{ printf "%s\tib_read_bw_4k_reads\t4096\t%.0f\treads/s\n", m, $5 * 1e6 }' >> $floor_tsv
 fi
 for run in $(seq $runs); do
 	[ "$sparse_mib" -gt 0 ] || break
