@@ -70,6 +70,7 @@ static int listen_on(const struct rdma_cfg *cfg, const char *addr, unsigned shor
 	memset(served, 0, sizeof(*served));
 	served->port = port;
 	if (addr) {
+		pr_info("listening at %s, port %u\n", addr, port);
 		if (rconn_listen(&src.conn, p, addr, port))
 			return -1;
 		/* (a host name is not recorded: the target then needs --address) */
@@ -77,6 +78,7 @@ static int listen_on(const struct rdma_cfg *cfg, const char *addr, unsigned shor
 			pr_info("%s is not a numeric address: the target needs --address\n", addr);
 		return 0;
 	}
+	pr_info("no address given: listening on this host's RDMA addresses, port %u\n", port);
 	if (serve_addrs_local(&local, cfg->netns, why, sizeof(why))) {
 		pr_err("no --address given, and %s\n", why);
 		return -1;

@@ -104,26 +104,34 @@ host_unknown_transport() {
 # The transport set through RPC (criu_opts.lazy_pages_transport, as a
 # container engine would; test/tools/rpc_lazy_dump.c drives 'criu swrk'):
 # 'nosuch' is refused as on the command line, and 'rdma' reaches the RDMA
-# plugin with the page server's address (which then finds no device here).
-# Nothing is frozen, the task keeps running.
+# plugin with the page server's address (which then finds no device here),
+# also when 'rdma' comes from the RPC configuration file as runc passes
+# /etc/criu/runc.conf (without the address the plugin would look for this
+# host's RDMA addresses instead: "no --address given").  Nothing is frozen,
+# the task keeps running.
 host_rpc_transport() {
-	local d pid rc=0 t want
+	local d pid rc=0 t want conf
 	d=$(mktemp -d)
 	cc -std=gnu11 -Wall -Wextra -Werror -o $d/rpc-lazy-dump test/tools/rpc_lazy_dump.c \
 		build/criu-src/images/rpc.pb-c.c -Ibuild/criu-src/images -lprotobuf-c || return 1
-	for t in nosuch rdma; do
+	printf '# as in /etc/criu/runc.conf\nrdma\n' > $d/runc.conf
+	for t in nosuch rdma rdma-conf; do
 		# with RDMA here the dump would serve, waiting for a target
-		[ $t = rdma ] && [ -e /dev/infiniband/rdma_cm ] && { echo "SKIP: rdma, this host has RDMA"; continue; }
+		[ $t != nosuch ] && [ -e /dev/infiniband/rdma_cm ] && { echo "SKIP: $t, this host has RDMA"; continue; }
 		mkdir $d/$t
 		setsid sleep 600 < /dev/null > /dev/null 2>&1 &
 		pid=$!
 		sleep 0.2
-		CRIU_LIBS_DIR=$top/build/plugin $d/rpc-lazy-dump "$top/build/criu" $pid $d/$t $t 127.0.0.1 7777 &&
+		conf=()
+		[ $t = rdma-conf ] && conf=(- 127.0.0.1 7777 $d/runc.conf) || conf=($t 127.0.0.1 7777)
+		CRIU_LIBS_DIR=$top/build/plugin $d/rpc-lazy-dump "$top/build/criu" $pid $d/$t "${conf[@]}" &&
 			{ echo "FAIL: the RPC dump with transport $t succeeded"; rc=1; }
 		want="No plugin provides lazy-pages transport 'nosuch'"
-		[ $t = rdma ] && want="cannot open the RDMA CM"
-		grep "transport\|RDMA CM" $d/$t/dump.log
+		[ $t != nosuch ] && want="listening at 127.0.0.1, port 7777"
+		grep "transport\|RDMA CM\|listening" $d/$t/dump.log
 		grep -q "$want" $d/$t/dump.log || { echo "FAIL: no '$want' ($t)"; rc=1; }
+		[ $t != nosuch ] && ! grep -q "cannot open the RDMA CM" $d/$t/dump.log &&
+			{ echo "FAIL: no 'cannot open the RDMA CM' ($t)"; rc=1; }
 		grep -q "Freezing\|Seizing" $d/$t/dump.log && { echo "FAIL: the tree was frozen ($t)"; rc=1; }
 		case $(ps -o stat= -p $pid) in S* | R*) ;; *) echo "FAIL: the task is not running ($t)"; rc=1 ;; esac
 		kill $pid

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * A lazy dump driven through CRIU's RPC, as runc drives it, with the
- * lazy-pages transport set in the request's lazy_pages_transport field:
+ * lazy-pages transport set in the request's lazy_pages_transport field
+ * (TRANSPORT "-": not set) and optionally a configuration file named in
+ * config_file, as runc names /etc/criu/runc.conf:
  *
- *   rpc-lazy-dump CRIU PID IMGDIR TRANSPORT ADDRESS PORT
+ *   rpc-lazy-dump CRIU PID IMGDIR TRANSPORT ADDRESS PORT [CONFIG]
  *
  * Runs 'CRIU swrk', sends the dump request (log: IMGDIR/dump.log, level 4)
  * and prints the response.  Exits 0 if the dump succeeded, 1 if CRIU
@@ -48,8 +50,8 @@ int main(int argc, char **argv)
 	ssize_t n;
 	pid_t pid;
 
-	if (argc != 7) {
-		fprintf(stderr, "usage: %s CRIU PID IMGDIR TRANSPORT ADDRESS PORT\n", argv[0]);
+	if (argc != 7 && argc != 8) {
+		fprintf(stderr, "usage: %s CRIU PID IMGDIR TRANSPORT|- ADDRESS PORT [CONFIG]\n", argv[0]);
 		return 2;
 	}
 	dirfd = open(argv[3], O_DIRECTORY);
@@ -79,7 +81,10 @@ int main(int argc, char **argv)
 	opts.pid = atoi(argv[2]);
 	opts.has_lazy_pages = 1;
 	opts.lazy_pages = 1;
-	opts.lazy_pages_transport = argv[4];
+	if (strcmp(argv[4], "-"))
+		opts.lazy_pages_transport = argv[4];
+	if (argc == 8)
+		opts.config_file = argv[7];
 	opts.has_log_level = 1;
 	opts.log_level = 4;
 	opts.log_file = "dump.log";
