@@ -330,6 +330,15 @@ guest_redis_linkcut() {
 	test/redis/migrate-redis.sh --mib "${CRR_REDIS_TEST_MIB:-16}" --transports rdma --cut 5 --out "$out/redis-cut"
 }
 
+# The same as a container: Redis in a runc container, migrated over RDMA
+# by runc itself (checkpoint --lazy-pages --page-server --status-fd,
+# restore --lazy-pages) with the criu-rdma package installed on both
+# hosts and 'rdma' in /etc/criu/runc.conf; the same integrity checks.
+guest_redis_runc() {
+	test/redis/migrate-redis.sh --runtime runc --mib "${CRR_REDIS_TEST_MIB:-16}" --transports rdma \
+		--out "$out/redis-runc"
+}
+
 if stage deps scripts/install-deps.sh && stage build build; then
 	stage unit meson test -C build --print-errorlogs
 	stage fuzz test/fuzz/run-fuzz.sh "${CRR_FUZZ_SECONDS:-60}"
@@ -350,6 +359,8 @@ if stage deps scripts/install-deps.sh && stage build build; then
 		stage guest-linkcut guest_linkcut
 		stage guest-redis guest_redis
 		stage guest-redis-linkcut guest_redis_linkcut
+		# (the package stage built the .deb it installs)
+		stage guest-redis-runc guest_redis_runc
 	fi
 fi
 

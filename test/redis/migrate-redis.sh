@@ -4,7 +4,15 @@
 # writing and reading; once over RDMA and once over CRIU's TCP page server,
 # and print the two side by side.
 #
-#   migrate-redis.sh [--mib N] [--transports "rdma tcp"] [--cut S] [--mtu N] [--out DIR]
+#   migrate-redis.sh [--mib N] [--transports "rdma tcp"] [--cut S] [--mtu N]
+#                    [--runtime criu|runc] [--out DIR]
+#
+# --runtime runc: Redis runs as a runc container (test/redis/runc-lib.sh)
+# and is migrated the way a container engine does it: both hosts install
+# the criu-rdma package, /etc/criu/runc.conf names the transport, the
+# source runs 'runc checkpoint --lazy-pages --page-server --status-fd', the
+# target 'criu lazy-pages' and 'runc restore --lazy-pages'.  The default,
+# criu, migrates the bare process with the build tree's criu.
 #
 # --mtu N: both hosts' eth0 get MTU N before the migration (default 1500;
 # rxe's active_mtu follows: 1024 at 1500, 4096 from 4200 up); the target
@@ -29,6 +37,7 @@ mib=64
 transports="rdma tcp"
 cut=
 mtu=1500
+runtime=criu
 out=$top/build/redis
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -36,10 +45,12 @@ while [ $# -gt 0 ]; do
 	--transports) transports=$2; shift 2 ;;
 	--cut) cut=$2; shift 2 ;;
 	--mtu) mtu=$2; shift 2 ;;
+	--runtime) runtime=$2; shift 2 ;;
 	--out) out=$2; shift 2 ;;
-	*) sed -n '2,26p' "$0" >&2; exit 2 ;;
+	*) sed -n '2,34p' "$0" >&2; exit 2 ;;
 	esac
 done
+case $runtime in criu | runc) ;; *) echo "migrate-redis: --runtime criu or runc, not '$runtime'" >&2; exit 2 ;; esac
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 failed=0
@@ -56,6 +67,7 @@ run_one() {
 	echo "$t" > "$shared/transport"
 	[ -n "$cut" ] && echo "$cut" > "$shared/cut"
 	echo "$mtu" > "$shared/mtu"
+	echo "$runtime" > "$shared/runtime"
 	test/vm/run-guest.sh --timeout "${CRR_REDIS_TIMEOUT:-1800}" --out "$out/$t" --pair \
 		test/redis/redis-source.sh test/redis/redis-target.sh || rc=$?
 	cat "$out/$t/source/job.log" "$out/$t/target/job.log"
@@ -146,7 +158,8 @@ table() {
 
 report=$out/report.txt
 {
-	echo "=== Redis live migration, $mib MiB dataset, two Soft-RoCE guests (QEMU/TCG), MTU $mtu, $(date -u +%F)"
+	echo "=== Redis live migration ($([ $runtime = runc ] && echo "runc container, criu-rdma package" ||
+		echo "bare process")), $mib MiB dataset, two Soft-RoCE guests (QEMU/TCG), MTU $mtu, $(date -u +%F)"
 	for t in $transports; do report_one "$t"; done
 	table "" "downtime seen by the client (s)|downtime" "longest GET stall on the target (s)|stall" \
 		"restore to last page (s)|restore_to_last_page" \

@@ -30,12 +30,24 @@ echo_pid=$!
 echo "source: eth0 $(cat $shared/mtu-source)"
 touch $shared/mtu-source-set
 
-unshare -p -f setsid redis-server --port 6379 --bind 0.0.0.0 --protected-mode no --save "" --appendonly no \
-	--enable-debug-command yes --daemonize no < /dev/null > /dev/null 2>&1 &
-# (no log file: every file Redis holds must exist on the target too)
+runtime=$(cat $shared/runtime 2> /dev/null || echo criu)
+if [ "$runtime" = runc ]; then
+	. $top/test/redis/runc-lib.sh
+	runc_install "$transport"
+	runc_bundle
+	runc_stdio runc run -d --bundle $RUNC_BUNDLE $RUNC_ID || fail "runc run"
+else
+	unshare -p -f setsid redis-server --port 6379 --bind 0.0.0.0 --protected-mode no --save "" --appendonly no \
+		--enable-debug-command yes --daemonize no < /dev/null > /dev/null 2>&1 &
+	# (no log file: every file Redis holds must exist on the target too)
+fi
 for _ in $(seq 300); do redis-cli ping 2> /dev/null | grep -q PONG && break; sleep 0.1; done
 redis-cli ping | grep -q PONG || fail "redis did not start"
 pid=$(pgrep -x redis-server | head -n 1)
+if [ "$runtime" = runc ]; then
+	[ "$(runc_pid)" = "$pid" ] || fail "redis-server ($pid) is not the container's init ($(runc_pid))"
+	echo "source: redis runs in runc container $RUNC_ID, cgroup $(cut -d: -f3 /proc/$pid/cgroup)"
+fi
 # values of 4000 bytes, key:<j> -> "value:<j>" + padding: checkable from the key
 keys=$((mib * 1048576 / 4096))
 t0=$(date +%s.%N)
@@ -60,15 +72,38 @@ export CRIU_RDMA_ACCEPT_TIMEOUT_MS=300000
 # The timeline of the report puts both hosts' stamps on the host's clock.
 python3 $probe clock $shared/clock-source
 date +%s.%N > $shared/t-freeze
-# --tcp-close: the client's connection is not migrated; it reconnects to the target
-$criu dump -t $pid -D $shared/img --lazy-pages $rdma --address $CRR_IP --port 7600 --tcp-close \
-	-o dump.log -v4
-rc=$?
+if [ "$runtime" = runc ]; then
+	# As a container engine migrates: runc checkpoint drives CRIU through
+	# RPC (runc.conf names the transport), says on --status-fd when the
+	# pages are served, and returns when the target has them all.  The
+	# work directory is the image directory: dump.log is seen there.
+	# (runc wants the status fd write-only: the read end is a FIFO's)
+	mkfifo /tmp/runc-status
+	(head -c 1 < /tmp/runc-status | grep -qc '' && touch $shared/serving &&
+		echo "source: runc checkpoint: serving (--status-fd)") &
+	exec 9> /tmp/runc-status
+	runc checkpoint --lazy-pages --page-server $CRR_IP:7600 --status-fd 9 \
+		--image-path $shared/img --work-path $shared/img $RUNC_ID
+	rc=$?
+	exec 9>&-
+else
+	# --tcp-close: the client's connection is not migrated; it reconnects to the target
+	$criu dump -t $pid -D $shared/img --lazy-pages $rdma --address $CRR_IP --port 7600 --tcp-close \
+		-o dump.log -v4
+	rc=$?
+fi
 date +%s.%N > $shared/t-release
 # (again after the dump: the report shows how far the clock drifted)
 python3 $probe clock $shared/clock-source-end
 [ $rc -eq 0 ] || { tail -n 30 $shared/img/dump.log; fail "dump exited $rc"; }
 kill -0 $pid 2> /dev/null && fail "the frozen source copy is still alive"
+if [ "$runtime" = runc ]; then
+	[ -f $shared/serving ] || fail "CRIU never said on runc's --status-fd that it serves"
+	runc state $RUNC_ID > /dev/null 2>&1 && fail "runc still has container $RUNC_ID"
+	[ "$transport" != rdma ] || grep -q "listening at $CRR_IP, port 7600" $shared/img/dump.log ||
+		fail "the dump did not listen at runc's --page-server address"
+	echo "source: runc checkpoint done, container $RUNC_ID gone"
+fi
 if [ "$transport" = rdma ]; then
 	grep "rdma: " $shared/img/dump.log | sed 's/^([0-9. ]*) /source: /'
 	# no verbs objects of ours left: no MR, no QP owned by a criu process

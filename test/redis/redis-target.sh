@@ -27,6 +27,13 @@ python3 $probe udp-probe $CRR_PEER 7700 $((mtu - 28)) || fail "frames of $mtu by
 echo "target: frames of $mtu bytes pass both ways"
 python3 $probe clock $shared/clock-target-start
 
+runtime=$(cat $shared/runtime 2> /dev/null || echo criu)
+if [ "$runtime" = runc ]; then
+	. $top/test/redis/runc-lib.sh
+	runc_install "$transport"
+	runc_bundle
+	criu=/usr/sbin/criu
+fi
 wait_file $shared/loaded 600 || fail "the source never loaded redis"
 python3 $top/test/redis/redis-client.py $shared $CRR_PEER 127.0.0.1 > /tmp/client.log 2>&1 &
 client=$!
@@ -42,6 +49,8 @@ date +%s.%N > $shared/t-images
 sleep 0.5
 rdma=
 [ "$transport" = rdma ] && rdma="--rdma --libdir $top/build/plugin"
+# the package's criu finds its plugin itself
+[ "$transport" = rdma ] && [ "$runtime" = runc ] && rdma="--rdma"
 export CRIU_RDMA_STATS=/tmp/rdma-stats
 # a link cut must be noticed (and survived) well within the test; the pull
 # waits 3 s after the restore so that the cut (at 0.3 s) always lands while
@@ -53,6 +62,7 @@ if [ -f $shared/cut ]; then
 	hold="--lazy-background-delay 3000"
 fi
 work=/tmp/criu-work
+[ "$runtime" = runc ] && work=$RUNC_WORK
 mkdir -p $work
 date +%s.%N > $shared/t-lazy-start
 # t-lazy-done: when the daemon ends, i.e. when the last page is in
@@ -64,9 +74,23 @@ date +%s.%N > $shared/t-lazy-start
 lazy=$!
 for _ in $(seq 600); do [ -S $work/lazy-pages.socket ] && break; sleep 0.1; done
 date +%s.%N > $shared/t-lazy-ready
-$criu restore --lazy-pages -D $shared/img -W $work -d --tcp-close -o restore.log -v4 || {
-	tail -n 30 $work/restore.log; fail "restore"; }
+if [ "$runtime" = runc ]; then
+	# runc restores through CRIU's RPC with runc.conf; the restore connects to
+	# the lazy-pages daemon through the socket in the shared work directory
+	runc_stdio runc restore -d --lazy-pages --image-path $shared/img --work-path $work \
+		--bundle $RUNC_BUNDLE $RUNC_ID || { tail -n 30 $work/restore.log; fail "runc restore"; }
+else
+	$criu restore --lazy-pages -D $shared/img -W $work -d --tcp-close -o restore.log -v4 || {
+		tail -n 30 $work/restore.log; fail "restore"; }
+fi
 date +%s.%N > $shared/t-restored
+if [ "$runtime" = runc ]; then
+	[ "$(runc state $RUNC_ID | python3 -c 'import json, sys; print(json.load(sys.stdin)["status"])')" = running ] ||
+		fail "runc does not report $RUNC_ID running"
+	rpid=$(runc_pid)
+	[ "$(cat /proc/$rpid/comm)" = redis-server ] || fail "the container's init is $(cat /proc/$rpid/comm)"
+	echo "target: runc restored container $RUNC_ID, redis-server pid $rpid, cgroup $(cut -d: -f3 /proc/$rpid/cgroup)"
+fi
 touch $shared/switch
 if [ -f $shared/cut ]; then
 	# RoCE's UDP port dropped both ways while pages are owed, then back
