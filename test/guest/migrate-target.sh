@@ -3,9 +3,11 @@
 # on shared storage, starts 'criu lazy-pages --rdma' against the source and
 # restores; the restored workload verifies every page.  The daemon gets no
 # --address or --port: it takes them from the source's record in the image
-# directory, which must name the source's address; an address where nobody
-# answers is put in front of it (as a record of a host with several would
-# have one the target cannot reach), so the daemon must move on to the next.
+# directory, which must name the source's two addresses; an address where
+# nobody answers is put in front of them (as a record of a host with several
+# would have one the target cannot reach), and RoCE traffic to the source's
+# first address is lost (migrate-source.sh), so the daemon must give up on
+# two addresses and migrate through the third.
 set -u
 top=$PWD
 shared=$top/build/pair-shared
@@ -19,8 +21,11 @@ export CRIU_RDMA_STATS=/tmp/rdma-stats
 # the daemon's unix socket and logs live in a local work dir (not on 9p/NFS)
 work=/tmp/criu-work
 mkdir -p $work
-grep -q "^$CRR_PEER 7500\$" $shared/img/rdma-serve.txt || {
-	echo "FAIL: the source did not record $CRR_PEER:7500"; cat $shared/img/rdma-serve.txt; exit 1; }
+second=$(cat $shared/second)
+for a in $CRR_PEER $second; do
+	grep -q "^$a 7500\$" $shared/img/rdma-serve.txt || {
+		echo "FAIL: the source did not record $a:7500"; cat $shared/img/rdma-serve.txt; exit 1; }
+done
 first=${CRR_PEER%.*}.99
 { echo "$first 7500"; cat $shared/img/rdma-serve.txt; } > $shared/img/rdma-serve.new
 mv $shared/img/rdma-serve.new $shared/img/rdma-serve.txt
@@ -37,7 +42,9 @@ $criu restore --lazy-pages -D $shared/img -W $work -d -o restore.log -v4 || {
 for _ in $(seq 300); do grep -q "connected and authenticated" $work/lazy.log && break; sleep 0.1; done
 grep "trying the source at\|connected and authenticated" $work/lazy.log | sed 's/^([0-9. ]*) /target: /'
 grep -q "trying the source at $first:7500 (1 of" $work/lazy.log || { echo "FAIL: did not try $first first"; exit 1; }
-grep -q "trying the source at .* (2 of" $work/lazy.log || { echo "FAIL: did not move on to the next address"; exit 1; }
+grep -q "trying the source at $CRR_PEER:7500 (2 of" $work/lazy.log || { echo "FAIL: did not move on to $CRR_PEER"; exit 1; }
+grep -q "trying the source at $second:7500 (3 of" $work/lazy.log ||
+	{ echo "FAIL: did not move on from $CRR_PEER (traffic to it lost) to $second"; exit 1; }
 grep -q "connected and authenticated" $work/lazy.log || { echo "FAIL: never connected"; tail -n 20 $work/lazy.log; exit 1; }
 touch $shared/check
 wait $lazy || { echo "FAIL: lazy-pages daemon"; tail -n 20 $work/lazy.log; exit 1; }
