@@ -361,6 +361,32 @@ bool fq_busy(const struct fetch_queue *q)
 	return q->fault_q || q->pf_q || q->bg_q || q->busy_slots;
 }
 
+/*
+ * With no background READ in flight or queued, the fault's READ is the
+ * only work of the device and of this daemon: poll until it is in (up to
+ * sp->idle), as perftest's latency tools do.  Polling only as long as the
+ * recent READs took (the adaptive rule) gave up on every READ slower than
+ * average, and while READs took longer than half of sp->max it did not
+ * poll at all: a software device's 4 KiB READ takes 0.2-0.5 ms, so most
+ * idle faults were reaped through CRIU's event loop.  With background
+ * READs about (the pull, a loaded device), the adaptive rule still holds:
+ * polling then holds a CPU that the task and the device need.
+ */
+double fq_spin_budget(const struct fetch_queue *q, const struct fq_spin *sp)
+{
+	double b = 2 * q->fault_read_avg;
+
+	if (sp->max <= 0)
+		return 0;
+	if (sp->idle > 0 && !q->bg_q && !q->busy_bg)
+		return sp->idle;
+	if (!sp->adaptive || b <= 0)
+		return sp->max;
+	if (b > sp->max)
+		return 0;
+	return b < 20e-6 ? 20e-6 : b;
+}
+
 static void push_front(struct fetch_queue *q, struct fetch_req *r)
 {
 	struct fetch_req **tail, **head = queue_of(q, r, &tail);

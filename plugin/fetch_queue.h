@@ -157,4 +157,14 @@ bool fq_faults_pending(const struct fetch_queue *q);
 /* Anything is queued or in flight. */
 bool fq_busy(const struct fetch_queue *q);
 
+/* How a fault polls for its READ (seconds; see fq_spin_budget). */
+struct fq_spin {
+	double max;    /* at most this long; 0: never (CRIU_RDMA_FAULT_SPIN_US) */
+	bool adaptive; /* twice the recent READ time, none while that exceeds max (..._ADAPTIVE) */
+	double idle;   /* no background READ in flight or queued: this long, whatever the recent times
+			  (CRIU_RDMA_FAULT_SPIN_IDLE_US; 0: the rules above always) */
+};
+/* How long a fault just submitted polls for its READs now: 0 for not at all. */
+double fq_spin_budget(const struct fetch_queue *q, const struct fq_spin *sp);
+
 #endif

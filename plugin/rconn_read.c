@@ -115,6 +115,21 @@ int rconn_ack_completion(struct rconn *c)
 	return rconn_rearm(c->send_cc, c->send_cq);
 }
 
+int rconn_take_completion_events(struct rconn *c)
+{
+	struct ibv_cq *ev_cq;
+	void *ctx;
+
+	while (ibv_get_cq_event(c->send_cc, &ev_cq, &ctx) == 0)
+		ibv_ack_cq_events(ev_cq, 1);
+	return errno == EAGAIN ? 0 : -1;
+}
+
+int rconn_arm_completion(struct rconn *c)
+{
+	return ibv_req_notify_cq(c->send_cq, 0);
+}
+
 /* Posts the READs queued for one QP in one call; the queue is empty after, even on failure. */
 static int flush_chain(struct rconn *c, bool lane)
 {

@@ -23,6 +23,8 @@ struct rdma_cfg {
 	uint32_t read_size;	  /* target: largest single READ, a multiple of the page size */
 	int fault_spin_us;	  /* target: poll for a fault's READ at most this long */
 	bool fault_spin_adaptive; /* target: ... or twice its recent READ time, if shorter */
+	int fault_spin_idle_us;	  /* target: ... or, no background READ about, until it is in (this long at most) */
+	bool cq_arm_lazy;	  /* target: completion events only while READs are in flight in CRIU's loop */
 	int fault_bg_cap;	  /* target: background READs in flight while a fault waits */
 	int fault_bg_hold_ms;	  /* target: ... and this long after the last fault */
 	bool one_copy;		  /* target: CRIU copies pages from where the READs put them */

@@ -195,5 +195,12 @@ int rconn_poll(struct rconn *c, struct ibv_wc *wc, int n, int timeout_ms);
 int rconn_completion_fd(const struct rconn *c);
 /* Re-arms the completion channel after it fired; call before polling. */
 int rconn_ack_completion(struct rconn *c);
+/*
+ * The same in two halves: consumes the events that fired, leaving the CQ
+ * unarmed (no event for what completes next); and arms it (the next
+ * completion raises an event; poll after arming, for what came before).
+ */
+int rconn_take_completion_events(struct rconn *c);
+int rconn_arm_completion(struct rconn *c);
 
 #endif

@@ -37,7 +37,8 @@ static struct {
 	struct fetch_stats stats;
 	struct ibv_mr *pool_mr;
 	int epfd, timerfd;
-	double fault_spin; /* seconds a fault polls for its READs, at most */
+	struct fq_spin spin; /* how long a fault polls for its READs */
+	bool armed;	     /* the READ CQ raises an event at its next completion, as far as we know */
 	bool failed;
 	/* liveness: when we last heard from the source and last sent it a beat */
 	double last_rx, last_tx;
@@ -172,7 +173,11 @@ static int setup_queue(void)
 		.now = rdma_now,
 	};
 
-	tf.fault_spin = tf.cfg->fault_spin_us / 1e6;
+	tf.spin = (struct fq_spin){
+		.max = tf.cfg->fault_spin_us / 1e6,
+		.adaptive = tf.cfg->fault_spin_adaptive,
+		.idle = tf.cfg->fault_spin_idle_us / 1e6,
+	};
 	return fq_init(&tf.q, &s);
 }
 
@@ -304,6 +309,7 @@ int target_connect(const struct rdma_cfg *cfg, const char *addr, unsigned short 
 		return -1;
 	}
 	tf.last_rx = tf.last_tx = rdma_now();
+	tf.armed = true; /* a new CQ is created armed */
 	pr_info("connected and authenticated in %.3f s\n", tf.last_rx - t0);
 	pr_info("source exports %zu task(s); READs of up to %u KiB, %u background and %u fault READs in flight\n",
 		tf.table.nr, tf.q.read_size >> 10, tf.q.nr_bg, tf.q.nr_slots - tf.q.nr_bg);
@@ -312,6 +318,15 @@ int target_connect(const struct rdma_cfg *cfg, const char *addr, unsigned short 
 		tf.q.bg_hold * 1e3, tf.q.bg_cap_fault < tf.q.nr_bg ? tf.q.bg_cap_fault : tf.q.nr_bg,
 		tf.q.one_copy ? "pages handed to CRIU where they land" : "pages copied into CRIU's buffer",
 		tf.q.nr_stage, tf.q.stage_size >> 10);
+	if (!tf.spin.max)
+		pr_info("a fault never polls for its READ\n");
+	else
+		pr_info("a fault polls for its READ up to %d us with no background READ about (0: no such rule), else "
+			"%s, up to %d us\n",
+			cfg->fault_spin_idle_us, cfg->fault_spin_adaptive ? "twice the recent READ time" : "always",
+			cfg->fault_spin_us);
+	pr_info("READ completion events %s\n",
+		cfg->cq_arm_lazy ? "only while READs are in flight in CRIU's loop" : "after every completion");
 	pr_info("heartbeat every %d ms; a source silent for %d ms is lost; reconnecting for up to %d s after a loss\n",
 		rdma_cfg_heartbeat_ms(cfg), cfg->timeout_ms, cfg->recovery_s);
 	return 0;
@@ -416,6 +431,7 @@ static int try_resume(void)
 	tf.stats.paused_s += paused;
 	tf.stats.reconnects++;
 	tf.paused = false;
+	tf.armed = true;
 	tf.last_rx = tf.last_tx = rdma_now();
 	pr_info("reconnected to the source after %.3f s paused (reconnection %lu); posting the pending READs again\n",
 		paused, tf.stats.reconnects);
@@ -480,41 +496,27 @@ static int tick(void)
 }
 
 /*
- * How long a fault polls: CRIU_RDMA_FAULT_SPIN_US; or (adaptive) twice the
- * recent time of a fault's READ, and not at all while that is longer than
- * CRIU_RDMA_FAULT_SPIN_US: when READs are slow (a loaded link, a busy
- * source, a software RDMA device busy with the pull) polling only burns a
- * CPU that the task and the device need, and the READ is reaped from the
- * event loop just as well.  Never less than 20 us: a sample may be lucky.
- */
-static double spin_budget(void)
-{
-	double b = 2 * tf.q.fault_read_avg;
-
-	if (!tf.cfg->fault_spin_adaptive || b <= 0)
-		return tf.fault_spin;
-	if (b > tf.fault_spin)
-		return 0;
-	return b < 20e-6 ? 20e-6 : b;
-}
-
-/*
  * A faulting task waits for every microsecond between the READ's completion
  * and UFFDIO_COPY.  Going back to CRIU's epoll loop costs a completion event,
  * a wake-up and the loop's own work; polling the CQ for a short while
  * instead answers the fault as soon as the READ lands (perftest's latency
- * tools poll for the same reason).  Bounded by spin_budget().
+ * tools poll for the same reason).  Bounded by fq_spin_budget().  Counts
+ * the faults whose READs the poll reaped and those left to the event loop.
  */
 static int spin_for_faults(void)
 {
-	double end = rdma_now() + spin_budget();
+	double budget = fq_spin_budget(&tf.q, &tf.spin), end = rdma_now() + budget;
 
-	while (!tf.paused && fq_faults_pending(&tf.q)) {
+	while (budget > 0 && !tf.paused && fq_faults_pending(&tf.q)) {
 		if (reap(0))
 			return -1;
 		if (rdma_now() > end)
 			break;
 	}
+	if (fq_faults_pending(&tf.q))
+		tf.stats.fault_spin_missed++;
+	else
+		tf.stats.fault_spin_reaped++;
 	return 0;
 }
 
@@ -534,6 +536,24 @@ static int wait_idle(void)
 	return 0;
 }
 
+/*
+ * CRIU's loop takes over now.  With CRIU_RDMA_CQ_ARM_LAZY, the READ CQ is
+ * armed only here, when READs are in flight for the loop to learn of, and
+ * polled once after arming (what completed before raised no event).  A
+ * fault's READ reaped by polling then raises no completion event: an armed
+ * CQ woke the daemon after every such fault for a round of CRIU's loop, an
+ * event read and a re-arm, while the task was already faulting again.
+ */
+static int arm_if_busy(void)
+{
+	if (!tf.cfg->cq_arm_lazy || tf.paused || tf.armed || !fq_busy(&tf.q))
+		return 0;
+	if (rconn_arm_completion(&tf.conn))
+		return lose_conn("the completion queue could not be armed");
+	tf.armed = true;
+	return reap(0);
+}
+
 int target_fetch(unsigned long img_id, unsigned long vaddr, unsigned long nr_pages, void *buf, unsigned int flags,
 		 cr_lazy_pages_complete_t complete, void *priv)
 {
@@ -546,10 +566,13 @@ int target_fetch(unsigned long img_id, unsigned long vaddr, unsigned long nr_pag
 	/* a request the queue refused stays in it: nothing more can be served */
 	if (fq_submit(&tf.q, img_id, vaddr, nr_pages, buf, kind, more, complete, priv))
 		goto fail;
-	if (fault && tf.fault_spin > 0 && spin_for_faults())
+	if (fault && spin_for_faults())
 		goto fail;
-	if (flags & CR_LAZY_FETCH_ASYNC)
+	if (flags & CR_LAZY_FETCH_ASYNC) {
+		if (arm_if_busy())
+			goto fail;
 		return 0;
+	}
 	/* Synchronous: wait for this request (and whatever completes meanwhile). */
 	if (wait_idle())
 		goto fail;
@@ -604,8 +627,16 @@ int target_event(void)
 			goto fail;
 		return ticked;
 	}
-	if (rconn_ack_completion(&tf.conn) || reap(0))
-		goto fail;
+	if (!tf.cfg->cq_arm_lazy) {
+		if (rconn_ack_completion(&tf.conn) || reap(0))
+			goto fail;
+	} else {
+		if (rconn_take_completion_events(&tf.conn))
+			goto fail;
+		tf.armed = false;
+		if (reap(0) || arm_if_busy())
+			goto fail;
+	}
 	return ticked || tf.q.completed != completed;
 fail:
 	tf.failed = true;

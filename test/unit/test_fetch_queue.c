@@ -1141,6 +1141,67 @@ static void test_read_time(void)
 }
 
 /*
+ * How long a fault polls: until its READ is in while nothing of the
+ * background is about (whatever the recent READ times), the adaptive rule
+ * otherwise, never with a zero maximum.
+ */
+static void test_spin_budget(void)
+{
+	struct fq_spin adaptive = { .max = 1000e-6, .adaptive = true },
+		       idle = { .max = 1000e-6, .adaptive = true, .idle = 10e-3 },
+		       fixed = { .max = 1000e-6, .idle = 10e-3 }, never = { .max = 0, .adaptive = true, .idle = 10e-3 };
+	struct fetch_queue q;
+
+	mode = (typeof(mode)){ .one_copy = true, .nr_stage = 1, .stage_size = 16 * PAGE, .bg_cap = 1000 };
+	if (setup(&q, 2, 2, PAGE, NULL))
+		return;
+	/* nothing learnt yet: the maximum; idle: the idle bound */
+	CHECK(fq_spin_budget(&q, &adaptive) == 1000e-6);
+	CHECK(fq_spin_budget(&q, &idle) == 10e-3);
+	CHECK(fq_spin_budget(&q, &never) == 0);
+	/* a fault READ of 600 us: twice that is over the maximum, so the adaptive rule never polls */
+	clock_now = 1.0;
+	CHECK(submit(&q, T1, VA_A, 1, true) == 0);
+	clock_now += 600e-6;
+	CHECK(land(&q, 0, true) == 0);
+	CHECK(fq_spin_budget(&q, &adaptive) == 0);
+	/* ... but with no background about, a fault polls until its READ is in */
+	CHECK(submit(&q, T1, VA_A + PAGE, 1, true) == 0);
+	CHECK(fq_spin_budget(&q, &idle) == 10e-3);
+	CHECK(fq_spin_budget(&q, &fixed) == 10e-3);
+	CHECK(fq_spin_budget(&q, &never) == 0);
+	/* a background READ in flight: the adaptive rule again */
+	CHECK(submit(&q, T1, VA_C, 1, false) == 0);
+	CHECK(fp.out_bg == 1);
+	CHECK(fq_spin_budget(&q, &idle) == 0);
+	CHECK(fq_spin_budget(&q, &fixed) == 1000e-6);
+	while (fp.nr_out)
+		CHECK(land(&q, fp.out[0], true) == 0);
+	CHECK(!fq_busy(&q));
+	/* fast READs: twice the recent time (at least 20 us), also with no background */
+	q.fault_read_avg = 100e-6;
+	CHECK(fq_spin_budget(&q, &adaptive) == 200e-6);
+	q.fault_read_avg = 1e-6;
+	CHECK(fq_spin_budget(&q, &adaptive) == 20e-6);
+	CHECK(fq_spin_budget(&q, &idle) == 10e-3);
+	teardown(&q);
+
+	/* background waiting in the queue (for a buffer), none in flight: not idle either */
+	mode = (typeof(mode)){ .one_copy = true, .nr_stage = 1, .stage_size = 4 * PAGE, .bg_cap = 0 };
+	if (setup(&q, 2, 2, PAGE, NULL))
+		return;
+	CHECK(submit(&q, T1, VA_A, 1, true) == 0);
+	CHECK(submit(&q, T1, VA_C, 2, false) == 0);
+	CHECK(fp.out_bg == 0 && q.bg_q);
+	q.fault_read_avg = 600e-6;
+	CHECK(fq_spin_budget(&q, &idle) == 0);
+	while (fp.nr_out)
+		CHECK(land(&q, fp.out[0], true) == 0);
+	CHECK(!fq_busy(&q));
+	teardown(&q);
+}
+
+/*
  * A prefetch goes on the lane after every fault, one READ at a time; it is
  * no fault (no cap on the background, no fault latency) and is counted apart.
  */
@@ -1273,6 +1334,7 @@ int main(void)
 	test_one_copy();
 	test_fault_cap();
 	test_read_time();
+	test_spin_budget();
 	test_prefetch();
 	test_request_ranges();
 

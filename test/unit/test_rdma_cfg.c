@@ -23,6 +23,8 @@ static const char *const names[] = {
 	"CRIU_RDMA_READ_SIZE",
 	"CRIU_RDMA_FAULT_SPIN_US",
 	"CRIU_RDMA_FAULT_SPIN_ADAPTIVE",
+	"CRIU_RDMA_FAULT_SPIN_IDLE_US",
+	"CRIU_RDMA_CQ_ARM_LAZY",
 	"CRIU_RDMA_FAULT_BG_CAP",
 	"CRIU_RDMA_FAULT_BG_HOLD_MS",
 	"CRIU_RDMA_ONE_COPY",
@@ -116,7 +118,7 @@ static void test_defaults(void)
 	CHECK(cfg.timeout_ms == 10000);
 	CHECK(cfg.accept_timeout_ms == 600000);
 	CHECK(cfg.read_size == 262144);
-	CHECK(cfg.fault_spin_us == 1000 && cfg.fault_spin_adaptive);
+	CHECK(cfg.fault_spin_us == 1000 && cfg.fault_spin_adaptive && cfg.fault_spin_idle_us == 10000);
 	CHECK(cfg.fault_bg_cap == 2 && cfg.one_copy && cfg.stage_buffers == 3);
 	CHECK(cfg.recovery_s == 120);
 	CHECK(cfg.zero_copy == true);
@@ -131,6 +133,8 @@ static void test_defaults(void)
 	CHECK(logged("param CRIU_RDMA_ACCEPT_TIMEOUT_MS=600000\n"));
 	CHECK(logged("param CRIU_RDMA_FAULT_SPIN_US=1000\n"));
 	CHECK(logged("param CRIU_RDMA_FAULT_SPIN_ADAPTIVE=1\n"));
+	CHECK(logged("param CRIU_RDMA_FAULT_SPIN_IDLE_US=10000\n"));
+	CHECK(logged("param CRIU_RDMA_CQ_ARM_LAZY=1\n"));
 	CHECK(logged("param CRIU_RDMA_FAULT_BG_CAP=2\n"));
 	CHECK(logged("param CRIU_RDMA_FAULT_BG_HOLD_MS=20\n"));
 	CHECK(logged("param CRIU_RDMA_ONE_COPY=1\n"));
@@ -149,6 +153,7 @@ static void test_defaults(void)
 	CHECK(load(&cfg) == 0);
 	CHECK(cfg.timeout_ms == 10000 && cfg.accept_timeout_ms == 600000 && cfg.read_size == 262144);
 	CHECK(cfg.fault_spin_us == 1000 && cfg.zero_copy && !cfg.refuse_zero_copy && cfg.one_copy);
+	CHECK(cfg.fault_spin_idle_us == 10000 && cfg.cq_arm_lazy);
 	CHECK(cfg.netns == NULL && cfg.secret == NULL && cfg.stats == NULL && cfg.source_stats == NULL);
 	CHECK(cfg.fake_version == 0 && cfg.fake_page_size == 0 && cfg.fail == RCONN_FAIL_NONE);
 }
@@ -164,6 +169,7 @@ static void test_ints(void)
 		{ "CRIU_RDMA_TIMEOUT_MS", 1, 3600000, offsetof(struct rdma_cfg, timeout_ms) },
 		{ "CRIU_RDMA_ACCEPT_TIMEOUT_MS", 1, 86400000, offsetof(struct rdma_cfg, accept_timeout_ms) },
 		{ "CRIU_RDMA_FAULT_SPIN_US", 0, 1000000, offsetof(struct rdma_cfg, fault_spin_us) },
+		{ "CRIU_RDMA_FAULT_SPIN_IDLE_US", 0, 1000000, offsetof(struct rdma_cfg, fault_spin_idle_us) },
 		{ "CRIU_RDMA_FAULT_BG_CAP", 0, 65536, offsetof(struct rdma_cfg, fault_bg_cap) },
 		{ "CRIU_RDMA_FAULT_BG_HOLD_MS", 0, 60000, offsetof(struct rdma_cfg, fault_bg_hold_ms) },
 		{ "CRIU_RDMA_STAGE_BUFFERS", 0, 32, offsetof(struct rdma_cfg, stage_buffers) },
@@ -273,11 +279,13 @@ static void test_bools(void)
 	CHECK(load_with("CRIU_RDMA_TEST_REFUSE_ZERO_COPY", "1", &cfg) == 0 && cfg.refuse_zero_copy == true);
 	CHECK(load_with("CRIU_RDMA_ONE_COPY", "0", &cfg) == 0 && cfg.one_copy == false);
 	CHECK(load_with("CRIU_RDMA_FAULT_SPIN_ADAPTIVE", "0", &cfg) == 0 && !cfg.fault_spin_adaptive);
+	CHECK(load_with("CRIU_RDMA_CQ_ARM_LAZY", "0", &cfg) == 0 && !cfg.cq_arm_lazy);
 	CHECK(cfg.zero_copy == true);
 	CHECK(load_with("CRIU_RDMA_TEST_REFUSE_ZERO_COPY", "0", &cfg) == 0 && cfg.refuse_zero_copy == false);
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		CHECK(refused("CRIU_RDMA_ZERO_COPY", bad[i]));
 		CHECK(refused("CRIU_RDMA_TEST_REFUSE_ZERO_COPY", bad[i]));
+		CHECK(refused("CRIU_RDMA_CQ_ARM_LAZY", bad[i]));
 	}
 }
 
