@@ -166,11 +166,15 @@ int rconn_queue_read(struct rconn *c, bool lane, void *local, uint32_t lkey, uin
 	return 0;
 }
 
+/*
+ * The lane first: a software device may serve what a post hands it before
+ * the post returns, and a fault's READ must not wait behind the background.
+ */
 int rconn_flush_reads(struct rconn *c)
 {
-	int ret = flush_chain(c, false);
+	int ret = flush_chain(c, true);
 
-	return flush_chain(c, true) || ret ? -1 : 0;
+	return flush_chain(c, false) || ret ? -1 : 0;
 }
 
 int rconn_post_read(struct rconn *c, bool lane, void *local, uint32_t lkey, uint64_t raddr, uint32_t rkey, uint32_t len,
