@@ -9,6 +9,7 @@
 #                        [--runs 3] [--samples 200] [--mib 64] [--pull-mib 512]
 #                        [--hold-ms 6000] [--storm-mib 256] [--scan-mib 4]
 #                        [--scan-hold-ms MS] [--scan-variant NAME:ARGS]... [--sparse-mib 64]
+#                        [--windows "1 16"] [--latency-variants "tcp rdma rdma-event rdma-copy"]
 #                        [--log-level 3] [--out DIR]
 #
 # --mtus changes the netdev's MTU for each pass (rxe then uses IB MTU 1024 /
@@ -35,6 +36,8 @@
 #    task idle: restore to last page, and the requests CRIU made for its
 #    ranges, with CRIU's default --lazy-request-ranges and with 1 (one
 #    range per request, the old pull).
+# --windows and --latency-variants narrow the latency runs (fault windows in
+# pages; transports/variants, see migrate: e.g. an A/B of one mechanism).
 # --samples 0 skips the latency runs and the floors, --pull-mib 0 the pull,
 # --storm-mib 0, --scan-mib 0 and --sparse-mib 0 their scenario.
 # Needs: build/ (meson + ninja), perftest (ib_read_lat, ib_read_bw), root.
@@ -42,6 +45,7 @@ set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 ip=${CRR_IP:-} dev=rxe0 netdev=eth0 mtus= runs=3 samples=200 mib=64 pull_mib=512 hold_ms=6000 loglevel=3
 storm_mib=256 scan_mib=4 scan_hold_ms= sparse_mib=64
+windows="1 16" lat_variants="tcp rdma rdma-event rdma-copy"
 # the scan's variants, NAME:EXTRA_LAZY_PAGES_ARGS (--scan-variant replaces the list)
 scan_variants=("plain:--lazy-prefetch 0" "prefetch:--lazy-prefetch 64")
 scan_variants_given=
@@ -63,6 +67,8 @@ while [ $# -gt 0 ]; do
 	--scan-mib) scan_mib=$2 ;;
 	--scan-hold-ms) scan_hold_ms=$2 ;;
 	--sparse-mib) sparse_mib=$2 ;;
+	--windows) windows=$2 ;;
+	--latency-variants) lat_variants=$2 ;;
 	--scan-variant)
 		[ -n "$scan_variants_given" ] || scan_variants=()
 		scan_variants_given=1
@@ -121,15 +127,22 @@ cpu_of() {
 # getting $lazy_args too).  Keeps samples and counters in $out/raw/NAME.
 migrate() {
 	local tr=$1 win=$2 size=$3 n=$4 delay=$5 gap=$6 bgdelay=$7 name=$8 kind=$9 d=$work/$8
-	local img=$d/img rdma= port=$((7600 + RANDOM % 200)) pid dump criu_pid t0 t1 t2 t3 cpu0 wl extra= began=$SECONDS
+	local img=$d/img rdma= lazy_v=$loglevel port=$((7600 + RANDOM % 200)) pid dump criu_pid t0 t1 t2 t3 cpu0 wl extra= began=$SECONDS
 	rm -rf $d
 	mkdir -p $img
 	case $tr in tcp*) ;; *) rdma=--rdma ;; esac
 	export CRIU_RDMA_STATS=$d/stats
 	# a variant switches one mechanism off against the defaults (the A/B)
-	unset CRIU_RDMA_FAULT_SPIN_US CRIU_RDMA_ONE_COPY CRIU_RDMA_FAULT_BG_CAP
+	unset CRIU_RDMA_FAULT_SPIN_US CRIU_RDMA_ONE_COPY CRIU_RDMA_FAULT_BG_CAP CRIU_RDMA_FAULT_SPIN_IDLE_US \
+		CRIU_RDMA_CQ_ARM_LAZY
 	case $tr in
 	rdma-event) export CRIU_RDMA_FAULT_SPIN_US=0 ;;
+	# the fault path's two switches of 2026-11-28, apart and together (the defaults before)
+	rdma-spin-adaptive) export CRIU_RDMA_FAULT_SPIN_IDLE_US=0 ;;
+	rdma-cq-armed) export CRIU_RDMA_CQ_ARM_LAZY=0 ;;
+	rdma-before) export CRIU_RDMA_FAULT_SPIN_IDLE_US=0 CRIU_RDMA_CQ_ARM_LAZY=0 ;;
+	# (-quiet: the lazy-pages daemon logs warnings only, not CRIU's info line per read)
+	*-quiet) lazy_v=2 ;;
 	rdma-copy) export CRIU_RDMA_ONE_COPY=0 ;;
 	rdma-nocap) export CRIU_RDMA_FAULT_BG_CAP=65536 ;;
 	*-inflight1) extra="--lazy-pages-inflight 1" ;;
@@ -165,7 +178,7 @@ migrate() {
 	criu_pid=$(pgrep -P $dump -x criu | head -n 1)
 	cpu0=$(cpu_of $criu_pid)
 	( $criu lazy-pages --page-server $rdma --address $ip --port $port -D $img --libdir $plugins \
-		--lazy-fault-around $win --lazy-background-delay $bgdelay $extra -o lazy.log -v$loglevel
+		--lazy-fault-around $win --lazy-background-delay $bgdelay $extra -o lazy.log -v$lazy_v
 	  echo $? > $d/lazy-status; now > $d/lazy-end ) &
 	# the restore connects to the daemon's socket
 	for _ in $(seq 300); do [ -S $img/lazy-pages.socket ] && break; sleep 0.05; done
@@ -222,6 +235,9 @@ migrate() {
 	mkdir -p $out/raw/$name
 	cp $d/result $out/raw/$name/
 	[ -f $d/lat.txt ] && cp $d/lat.txt $out/raw/$name/
+	# the task's and the daemon's timestamps of each fault, to line them up
+	[ -f $d/lat-abs.txt ] && cp $d/lat-abs.txt $out/raw/$name/
+	[ -f $d/stats.faults ] && cp $d/stats.faults $out/raw/$name/
 	# the source's log of a pull shows its export and release times
 	[ $kind = pull ] && cp $img/dump.log $out/raw/$name/
 	[ -f $d/stats ] && cp $d/stats $out/raw/$name/
@@ -297,10 +313,11 @@ for mtu in $mtus; do
 	[ "$samples" -gt 0 ] || continue
 	floors
 	for run in $(seq $runs); do
-		for win in 1 16; do
-			# rdma: the defaults (one copy, adaptive polling); rdma-event: a
-			# fault never polls; rdma-copy: pages copied into CRIU's buffer
-			for tr in tcp rdma rdma-event rdma-copy; do
+		for win in $windows; do
+			# rdma: the defaults (one copy, polling); rdma-event: a fault
+			# never polls; rdma-copy: pages copied into CRIU's buffer;
+			# rdma-spin-adaptive, rdma-cq-armed, rdma-before, *-quiet: see migrate
+			for tr in $lat_variants; do
 				log "MTU $mtu run $run: $tr, $((win * 4)) KiB faults"
 				# faults alone: no background pull until they are done
 				migrate $tr $win $mib $samples 0 0 $hold_ms lat-$mtu-$tr-$win-$run latency ||

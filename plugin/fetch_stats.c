@@ -7,6 +7,8 @@
 #include "rdma_log.h"
 
 #define MAX_LAT_SAMPLES (1 << 20)
+/* faults whose times are kept whole, for lining them up with the task's own (bench/) */
+#define MAX_TRACE 65536
 
 int fetch_stats_init(struct fetch_stats *s, long page, double now)
 {
@@ -21,6 +23,13 @@ int fetch_stats_init(struct fetch_stats *s, long page, double now)
 	s->queue_us = s->lat_us + MAX_LAT_SAMPLES;
 	s->wire_us = s->queue_us + MAX_LAT_SAMPLES;
 	s->copy_us = s->wire_us + MAX_LAT_SAMPLES;
+	s->trace = calloc(4 * (size_t)MAX_TRACE, sizeof(*s->trace));
+	if (!s->trace) {
+		pr_err("no memory for the fault trace\n");
+		free(s->lat_us);
+		s->lat_us = NULL;
+		return -1;
+	}
 	return 0;
 }
 
@@ -28,6 +37,8 @@ void fetch_stats_fini(struct fetch_stats *s)
 {
 	free(s->lat_us);
 	s->lat_us = NULL;
+	free(s->trace);
+	s->trace = NULL;
 }
 
 /* A progress line about once a second, as users expect from a long transfer. */
@@ -76,6 +87,9 @@ void fetch_stats_account(struct fetch_stats *s, unsigned long nr_pages, uint64_t
 		s->queue_us[s->nr_lat] = (float)((t->posted - t->start) * 1e6);
 		s->wire_us[s->nr_lat] = (float)((t->read - t->posted) * 1e6);
 		s->copy_us[s->nr_lat] = (float)((t->done - t->read) * 1e6);
+		if (s->trace && s->nr_lat < MAX_TRACE)
+			memcpy(&s->trace[4 * s->nr_lat], (double[4]){ t->start, t->posted, t->read, t->done },
+			       4 * sizeof(double));
 		s->nr_lat++;
 	}
 }
@@ -108,6 +122,31 @@ static void log_histogram(const struct fetch_stats *s)
 			off += (size_t)snprintf(hist + off, sizeof(hist) - off, " <%luus:%lu", 1UL << (b + 1),
 						s->hist[b]);
 	pr_info("fault latency histogram:%s\n", hist);
+}
+
+/*
+ * @path.faults: one line per fault (the first MAX_TRACE), in the order they
+ * were served: asked, READ posted, READ in, UFFDIO_COPY done, microseconds
+ * of CLOCK_MONOTONIC, so that they line up with a task's own timestamps.
+ */
+static void write_trace(const struct fetch_stats *s, const char *path)
+{
+	unsigned long i, n = s->nr_lat < MAX_TRACE ? s->nr_lat : MAX_TRACE;
+	char name[4096];
+	FILE *f;
+
+	if (!s->trace || (size_t)snprintf(name, sizeof(name), "%s.faults", path) >= sizeof(name))
+		return;
+	f = fopen(name, "w");
+	if (!f) {
+		pr_perror("cannot write %s", name);
+		return;
+	}
+	for (i = 0; i < n; i++)
+		fprintf(f, "%.3f %.3f %.3f %.3f\n", s->trace[4 * i] * 1e6, s->trace[4 * i + 1] * 1e6,
+			s->trace[4 * i + 2] * 1e6, s->trace[4 * i + 3] * 1e6);
+	if (fclose(f))
+		pr_perror("cannot write %s", name);
 }
 
 void fetch_stats_report(struct fetch_stats *s, unsigned long reads, double now, const char *path)
@@ -152,4 +191,5 @@ void fetch_stats_report(struct fetch_stats *s, unsigned long reads, double now, 
 		s->fault_spin_reaped, s->fault_spin_missed);
 	if (fclose(f))
 		pr_perror("cannot write %s", path);
+	write_trace(s, path);
 }

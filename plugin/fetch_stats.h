@@ -34,6 +34,8 @@ struct fetch_stats {
 	 * UFFDIO_COPY (which also wakes the faulting task).
 	 */
 	float *lat_us, *queue_us, *wire_us, *copy_us;
+	/* the first faults' times (CLOCK_MONOTONIC): start, posted, read, done each */
+	double *trace;
 	unsigned long nr_lat;
 	unsigned long hist[24]; /* fault latency, log2 buckets of microseconds */
 };

@@ -12,7 +12,11 @@
  * and times each first access with CLOCK_MONOTONIC: the latency the
  * application sees, whatever the transport.  Every touched page is checked
  * against the pattern afterwards (untimed).  Writes the latencies in
- * microseconds, one a line, to DIR/lat.txt and "OK ..." or "FAIL ..." to
+ * microseconds, one a line, to DIR/lat.txt (and to DIR/lat-abs.txt the
+ * CLOCK_MONOTONIC microseconds each access began and ended, on the host's
+ * clock, to line them up with the lazy-pages daemon's own: CRIU restores
+ * the task into a time namespace whose monotonic clock is offset), and
+ * "OK ..." or "FAIL ..." to
  * DIR/result, then stays alive until DIR/exit appears (a task that exits
  * takes its remaining lazy pages with it, and the background pull would
  * end early).
@@ -54,6 +58,23 @@ static void put(const char *dir, const char *name, const char *text)
 	rename(tmp, path);
 }
 
+/* The offset of this task's CLOCK_MONOTONIC from the host's, in microseconds (0 outside a time namespace). */
+static double timens_offset_us(void)
+{
+	FILE *f = fopen("/proc/self/timens_offsets", "r");
+	long long sec, nsec;
+	char name[32];
+	double off = 0;
+
+	if (!f)
+		return 0;
+	while (fscanf(f, "%31s %lld %lld", name, &sec, &nsec) == 3)
+		if (!strcmp(name, "monotonic"))
+			off = sec * 1e6 + nsec / 1e3;
+	fclose(f);
+	return off;
+}
+
 static void wait_for(const char *dir, const char *name)
 {
 	char path[4096];
@@ -88,7 +109,7 @@ int main(int argc, char **argv)
 	volatile uint64_t sink = 0;
 	char msg[256], path[4096];
 	size_t *order, *touched;
-	double *lat;
+	double *lat, *began, off;
 	uint64_t *mem;
 	FILE *f;
 
@@ -109,8 +130,9 @@ int main(int argc, char **argv)
 	/* window-aligned, so a fault-around window never spans two samples */
 	mem = mmap(NULL, len + window, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	lat = calloc(samples + 1, sizeof(*lat));
+	began = calloc(samples + 1, sizeof(*began));
 	touched = calloc(samples + 1, sizeof(*touched));
-	if (mem == MAP_FAILED || !lat || !touched)
+	if (mem == MAP_FAILED || !lat || !began || !touched)
 		return 3;
 	mem = (uint64_t *)(((uintptr_t)mem + window - 1) / window * window);
 	/* 4 KiB pages: a huge page would arrive (and be timed) as one */
@@ -131,6 +153,7 @@ int main(int argc, char **argv)
 		t0 = now_us();
 		sink += *p;
 		lat[i] = now_us() - t0;
+		began[i] = t0;
 		touched[i] = pg;
 		if (gap_ms)
 			usleep(gap_ms * 1000);
@@ -152,6 +175,13 @@ int main(int argc, char **argv)
 		return 3;
 	for (i = 0; i < samples; i++)
 		fprintf(f, "%.2f\n", lat[i]);
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/lat-abs.txt", argv[1]);
+	f = fopen(path, "w");
+	if (!f)
+		return 3;
+	for (i = 0, off = timens_offset_us(); i < samples; i++)
+		fprintf(f, "%.3f %.3f\n", began[i] - off, began[i] - off + lat[i]);
 	fclose(f);
 	snprintf(msg, sizeof(msg), "OK %zu faults timed and verified\n", samples);
 	put(argv[1], "result", msg);

@@ -8,6 +8,12 @@
  *   rdma-read-check read ADDR PORT        connect, check the hello, READ the
  *                                         whole export and random pages,
  *                                         verify every byte
+ *   rdma-read-check lat ADDR PORT N GAP_US  the latency of one 4 KiB READ at a
+ *                                         time, busy-polled (bench/): N of the
+ *                                         same page back to back (as perftest's
+ *                                         ib_read_lat), N of random pages, and N
+ *                                         of random pages GAP_US apart (as page
+ *                                         faults come); prints each p50 and p90
  *
  * The pattern is a function of the source VA, so a READ from a wrong address
  * or a stale buffer cannot pass.  Exit status 0 only if every byte matched.
@@ -240,6 +246,89 @@ static int do_read(const char *addr, int port)
 	return 0;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* One 4 KiB READ of @page, busy-polled to its completion: its time in microseconds, or -1. */
+static double one_read(struct rconn *c, uint8_t *buf, struct ibv_mr *mr, uint64_t va, uint32_t rkey, uint64_t page)
+{
+	struct ibv_wc wc;
+	double t0 = now();
+	int n;
+
+	if (rconn_post_read(c, false, buf, mr->lkey, va + page * 4096, rkey, 4096, 1))
+		return -1;
+	while ((n = rconn_poll(c, &wc, 1, 0)) == 0)
+		;
+	if (n < 0 || wc.status != IBV_WC_SUCCESS || verify(buf, va + page * 4096, 4096) >= 0)
+		return -1;
+	return (now() - t0) * 1e6;
+}
+
+static int do_lat(const char *addr, int port, unsigned int n, unsigned int gap_us)
+{
+	static const char *const names[] = { "same page back to back", "random pages back to back",
+					     "random pages apart" };
+	struct ctl_session s;
+	struct ctl_self self;
+	struct ctl_key key;
+	struct ibv_mr *mr;
+	struct rconn c;
+	RdmaCtlMsg *m;
+	uint64_t va, len;
+	uint32_t rkey;
+	uint8_t *buf;
+	double *t;
+	bool proven;
+	unsigned int mode, i;
+
+	if (!n || session_init(&s, &key, &self, "target"))
+		return 2;
+	if (rconn_connect(&c, &CTL_RCONN_PARAMS(NULL, RCONN_FAIL_NONE, false), addr, port, TIMEOUT_MS) ||
+	    ctl_handshake(&c, &s, TIMEOUT_MS, &proven))
+		return 1;
+	m = ctl_recv(&c, RDMA_CTL_MSG__BODY_EXPORT, TIMEOUT_MS);
+	if (!m || m->export->n_ranges != 1)
+		return 1;
+	va = m->export->ranges[0]->va;
+	len = m->export->ranges[0]->len;
+	rkey = m->export->ranges[0]->rkey;
+	ctl_free(m);
+	buf = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	t = calloc(n, sizeof(*t));
+	if (buf == MAP_FAILED || !t)
+		return 1;
+	mr = rconn_reg(&c, buf, 4096, IBV_ACCESS_LOCAL_WRITE);
+	if (!mr)
+		return 1;
+	srand((unsigned int)getpid());
+	for (mode = 0; mode < 3; mode++) {
+		for (i = 0; i < n; i++) {
+			if (mode == 2)
+				usleep(gap_us);
+			t[i] = one_read(&c, buf, mr, va, rkey, mode ? (uint64_t)rand() % (len / 4096) : 0);
+			if (t[i] < 0) {
+				fprintf(stderr, "READ %u (%s) failed\n", i, names[mode]);
+				return 1;
+			}
+		}
+		qsort(t, n, sizeof(*t), cmp_double);
+		printf("lat %s: p50 %.1f us, p90 %.1f us (%u READs%s)\n", names[mode], t[n / 2], t[n * 9 / 10], n,
+		       mode == 2 ? ", each after a sleep" : "");
+	}
+	if (ctl_send_close(&c, NULL))
+		return 1;
+	usleep(100000);
+	rconn_poll(&c, NULL, 0, 0);
+	ibv_dereg_mr(mr);
+	rconn_close(&c);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -247,6 +336,9 @@ int main(int argc, char **argv)
 		return serve(argv[2], atoi(argv[3]), strtoul(argv[4], NULL, 0));
 	if (argc == 4 && !strcmp(argv[1], "read"))
 		return do_read(argv[2], atoi(argv[3]));
-	fprintf(stderr, "usage: %s serve ADDR PORT MIB | read ADDR PORT\n", argv[0]);
+	if (argc == 6 && !strcmp(argv[1], "lat"))
+		return do_lat(argv[2], atoi(argv[3]), (unsigned int)strtoul(argv[4], NULL, 0),
+			      (unsigned int)strtoul(argv[5], NULL, 0));
+	fprintf(stderr, "usage: %s serve ADDR PORT MIB | read ADDR PORT | lat ADDR PORT N GAP_US\n", argv[0]);
 	return 2;
 }

@@ -1,0 +1,124 @@
+#!/usr/bin/env python3
+"""Summarises bench/fault-ab.sh: python3 bench/ab-report.py DIR/ab
+
+Per MTU and variant: the task's fault p50 (median of the runs' p50s, and
+the runs'), the plugin's parts (asked -> UFFDIO_COPY done, slot wait, READ
+on the wire, copy + UFFDIO_COPY; medians of the runs' p50s), the rest up to
+what the task saw (the kernel's fault delivery, CRIU's loop, the wake-up),
+how many faults the poll reaped; and per MTU the floor measured in the same
+runs (ib_read_lat typical + the native uffd round trip p50)."""
+import csv
+import glob
+import os
+import re
+import statistics
+import sys
+
+
+def pct(v, p):
+    v = sorted(v)
+    return v[min(len(v) - 1, int(len(v) * p / 100))] if v else float('nan')
+
+
+def samples(path):
+    with open(path) as f:
+        return [float(x) for x in f if x.strip()]
+
+
+def pair(d):
+    """The task's accesses lined up with the daemon's faults: per access
+    (fault -> plugin asked, plugin asked -> UFFDIO_COPY done, done -> the
+    task runs), or [] without both timestamp files."""
+    ta, tf = os.path.join(d, 'lat-abs.txt'), os.path.join(d, 'stats.faults')
+    if not (os.path.exists(ta) and os.path.exists(tf)):
+        return []
+    with open(ta) as f:
+        acc = [tuple(map(float, x.split())) for x in f if x.strip()]
+    with open(tf) as f:
+        flt = sorted(tuple(map(float, x.split())) for x in f if x.strip())
+    out, j = [], 0
+    for t0, t1 in acc:
+        while j < len(flt) and flt[j][0] < t0:
+            j += 1
+        if j < len(flt) and flt[j][0] <= t1:
+            s, _, _, done = flt[j]
+            out.append((s - t0, done - s, t1 - done))
+    return out
+
+
+def med(v):
+    v = [x for x in v if x is not None]
+    return statistics.median(v) if v else float('nan')
+
+
+def main(top):
+    # (mtu, variant) -> list of per-run dicts
+    res, floors, order = {}, {}, []
+    for d in sorted(glob.glob(os.path.join(top, '*-*'))):
+        m = re.match(r'(\d+)-(\d+)$', os.path.basename(d))
+        if not m:
+            continue
+        mtu, run = int(m.group(1)), int(m.group(2))
+        fl = {}
+        with open(os.path.join(d, 'floor.tsv')) as f:
+            for r in csv.DictReader(f, delimiter='\t'):
+                if r['size'] == '4096' and r['what'] == 'ib_read_lat_typical':
+                    fl['ib_read_lat'] = float(r['value'])
+        uf = os.path.join(d, 'raw', f'uffd-rtt-{mtu}-4096.txt')
+        if os.path.exists(uf):
+            fl['uffd'] = statistics.median(samples(uf))
+        tr = os.path.join(d, 'raw', f'tcp-rtt-{mtu}-4096.txt')
+        if os.path.exists(tr):
+            fl['tcp_rtt'] = statistics.median(samples(tr))
+        floors.setdefault(mtu, []).append(fl)
+        with open(os.path.join(d, 'runs.tsv')) as f:
+            for r in csv.DictReader(f, delimiter='\t'):
+                if r['kind'] != 'latency' or r['window'] != '1':
+                    continue
+                v = r['transport']
+                if v not in order:
+                    order.append(v)
+                lat = samples(os.path.join(d, 'raw', f'lat-{mtu}-{v}-1-1', 'lat.txt'))
+                kv = dict(x.split('=', 1) for x in r['stats'].split() if '=' in x)
+                st = {k: float(x) for k, x in kv.items()}
+                pr = pair(os.path.join(d, 'raw', f'lat-{mtu}-{v}-1-1'))
+                if pr:
+                    st['before_us'] = statistics.median(x[0] for x in pr)
+                    st['after_us'] = statistics.median(x[2] for x in pr)
+                    st['paired'] = len(pr)
+                res.setdefault((mtu, v), []).append({'run': run, 'p50': statistics.median(lat), 'st': st})
+    for mtu in sorted(floors):
+        fl = floors[mtu]
+        ib = med([f.get('ib_read_lat') for f in fl])
+        uf = med([f.get('uffd') for f in fl])
+        print(f'MTU {mtu}: ib_read_lat 4 KiB typical per run {[f.get("ib_read_lat") for f in fl]}, median {ib:.1f}; '
+              f'uffd round trip p50 median {uf:.1f}; floor {ib + uf:.1f} us; '
+              f'TCP round trip p50 median {med([f.get("tcp_rtt") for f in fl]):.1f}')
+        floor = ib + uf
+        tcp = med([x['p50'] for x in res.get((mtu, 'tcp'), [])])
+        print('| variant | task p50 (median of runs) | runs | / floor | / TCP | plugin asked->done | slot | READ '
+              '| copy+UFFDIO_COPY | rest | of it: fault -> plugin asked | UFFDIO_COPY done -> task runs '
+              '| reaped by the poll / left to the loop |')
+        print('|---|---|---|---|---|---|---|---|---|---|---|---|---|')
+        for v in order:
+            rs = sorted(res.get((mtu, v), []), key=lambda x: x['run'])
+            if not rs:
+                continue
+            p50 = med([x['p50'] for x in rs])
+            g = lambda k: med([x['st'].get(k) for x in rs])
+            plug = g('fault_latency_p50_us')
+            spin = (f"{g('fault_spin_reaped'):.0f} / {g('fault_spin_missed'):.0f}"
+                    if 'fault_spin_reaped' in rs[0]['st'] else '-')
+            runs = ', '.join('%.0f' % x['p50'] for x in rs)
+            print(f"| {v} | {p50:.0f} | {runs} | {p50 / floor:.2f} | "
+                  f"{p50 / tcp:.2f} | {plug:.0f} | {g('fault_queue_us_p50'):.1f} | {g('fault_read_us_p50'):.0f} | "
+                  f"{g('fault_copy_us_p50'):.0f} | {p50 - plug:.0f} | {g('before_us'):.0f} | {g('after_us'):.0f} "
+                  f"| {spin} |"
+                  if v != 'tcp' else
+                  f"| {v} | {p50:.0f} | {runs} | {p50 / floor:.2f} | 1.00 "
+                  f"| - | - | - | - | - | - | - | - |")
+        print()
+
+
+if __name__ == '__main__':
+    main(sys.argv[1])

@@ -1,0 +1,29 @@
+#!/bin/bash
+# An A/B of the 4 KiB fault path in the Soft-RoCE guest (test/vm/run-guest.sh):
+# bench/fault-bench.sh's latency runs only (with its floors: ib_read_lat,
+# the uffd and TCP round trips), MTU 1500 and 4200 alternated run by run,
+# the variants' order reversed every other run, so that both variants see
+# the same guest, the same load and the same device state.
+#
+#   run-guest.sh --out DIR bench/fault-ab.sh [RUNS] [VARIANTS] [WINDOWS]
+#
+# VARIANTS default "tcp rdma-before rdma-cq-armed rdma" (fault-bench's --latency-variants),
+# WINDOWS "1".  Raw results in DIR/ab/MTU-RUN/ (fault-bench's layout);
+# bench/ab-report.py DIR/ab summarises them (medians over runs).
+set -u
+runs=${1:-3} variants=${2:-tcp rdma-before rdma-cq-armed rdma} windows=${3:-1}
+out=$CRR_OUT/ab
+mkdir -p $out
+for run in $(seq $runs); do
+	mtus="1500 4200" vs=$variants
+	if [ $((run % 2)) = 0 ]; then
+		mtus="4200 1500"
+		vs=$(echo $variants | tr ' ' '\n' | tac | tr '\n' ' ')
+	fi
+	for mtu in $mtus; do
+		echo "fault-ab: run $run, MTU $mtu: $vs" >&2
+		bench/fault-bench.sh --ip "$CRR_IP" --dev "$CRR_RDMA_DEV" --netdev eth0 --mtus $mtu --runs 1 \
+			--samples "${CRR_BENCH_SAMPLES:-200}" --windows "$windows" --latency-variants "$vs" \
+			--pull-mib 0 --storm-mib 0 --scan-mib 0 --sparse-mib 0 --out $out/$mtu-$run || exit 1
+	done
+done
