@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Summarises bench/fault-ab.sh: python3 bench/ab-report.py DIR/ab
+"""Summarises bench/fault-ab.sh: python3 bench/ab-report.py DIR/ab [DIR2/ab ...]
+(several guest runs pooled: every run of each counts once)
 
 Per MTU and variant: the task's fault p50 (median of the runs' p50s, and
 the runs'), the plugin's parts (asked -> UFFDIO_COPY done, slot wait, READ
@@ -51,14 +52,15 @@ def med(v):
     return statistics.median(v) if v else float('nan')
 
 
-def main(top):
+def main(tops):
     # (mtu, variant) -> list of per-run dicts
     res, floors, order = {}, {}, []
-    for d in sorted(glob.glob(os.path.join(top, '*-*'))):
+    dirs = [(k, d) for k, top in enumerate(tops) for d in sorted(glob.glob(os.path.join(top, '*-*')))]
+    for k, d in dirs:
         m = re.match(r'(\d+)-(\d+)$', os.path.basename(d))
         if not m:
             continue
-        mtu, run = int(m.group(1)), int(m.group(2))
+        mtu, run = int(m.group(1)), (k, int(m.group(2)))
         fl = {}
         with open(os.path.join(d, 'floor.tsv')) as f:
             for r in csv.DictReader(f, delimiter='\t'):
@@ -117,8 +119,18 @@ def main(top):
                   if v != 'tcp' else
                   f"| {v} | {p50:.0f} | {runs} | {p50 / floor:.2f} | 1.00 "
                   f"| - | - | - | - | - | - | - | - |")
+        # each variant against the first RDMA variant of the list, run by run (the same guest, the same minute)
+        ref = next((v for v in order if v.startswith('rdma')), None)
+        base = {x['run']: x['p50'] for x in res.get((mtu, ref), [])}
+        for v in order:
+            if v == ref or not v.startswith('rdma'):
+                continue
+            r = [x['p50'] / base[x['run']] for x in res.get((mtu, v), []) if x['run'] in base]
+            if r:
+                print(f'MTU {mtu}: {v} / {ref}, run by run: median {med(r):.2f}, lower in {sum(x < 1 for x in r)} '
+                      f'of {len(r)} runs ({", ".join("%.2f" % x for x in r)})')
         print()
 
 
 if __name__ == '__main__':
-    main(sys.argv[1])
+    main(sys.argv[1:])
