@@ -93,6 +93,23 @@ static void refuse_request(struct rconn *c, struct rdma_cm_event *ev)
 	c->refused_requests++;
 }
 
+/* Holds connect request @ev for a later accept: 1, or 0 if none may be held (no room, or not asked for). */
+static int hold_request(struct rconn *c, struct rdma_cm_event *ev)
+{
+	if (!c->hold_requests || c->n_backlog >= RCONN_BACKLOG_MAX)
+		return 0;
+	c->backlog[c->n_backlog++] = ev;
+	return 1;
+}
+
+static struct rdma_cm_event *pop_request(struct rconn *c)
+{
+	struct rdma_cm_event *ev = c->backlog[0];
+
+	memmove(&c->backlog[0], &c->backlog[1], --c->n_backlog * sizeof(c->backlog[0]));
+	return ev;
+}
+
 /*
  * Waits up to @timeout_ms for the CM event @want of @id (for a connect
  * request: of any new id on our listener).  Connect requests we do not wait
@@ -125,7 +142,8 @@ static int cm_wait(struct rconn *c, struct rdma_cm_id *id, enum rdma_cm_event_ty
 			return -1;
 		}
 		if (ev->event == RDMA_CM_EVENT_CONNECT_REQUEST && want != ev->event) {
-			refuse_request(c, ev);
+			if (!hold_request(c, ev))
+				refuse_request(c, ev);
 			continue;
 		}
 		if (want != RDMA_CM_EVENT_CONNECT_REQUEST && ev->id != id) {
@@ -244,10 +262,14 @@ int rconn_listen_addrs(struct rconn *c, const struct rconn_params *p, char (*add
 	return (int)nr;
 }
 
-/* Every listening id: no more connect requests. */
+/* Every listening id: no more connect requests (those held are refused). */
 static int stop_listeners(struct rconn *c)
 {
-	int ret = destroy_id(&c->listen_id, "the listening rdma_cm id");
+	int ret;
+
+	while (c->n_backlog)
+		refuse_request(c, pop_request(c));
+	ret = destroy_id(&c->listen_id, "the listening rdma_cm id");
 
 	while (c->nr_listen_also)
 		ret |= destroy_id(&c->listen_also[--c->nr_listen_also], "a listening rdma_cm id");
@@ -274,10 +296,16 @@ static int accept_one(struct rconn *c, bool lane, int timeout_ms, rconn_vet_t ve
 	for (;;) {
 		int left = (int)((deadline - rdma_now()) * 1e3);
 
-		if (cm_wait(c, NULL, RDMA_CM_EVENT_CONNECT_REQUEST, &ev, left > 0 ? left : 1))
+		/* a request held meanwhile is a main connection's (a lane's is taken at once) */
+		if (!lane && c->n_backlog)
+			ev = pop_request(c);
+		else if (cm_wait(c, NULL, RDMA_CM_EVENT_CONNECT_REQUEST, &ev, left > 0 ? left : 1))
 			return -1;
 		if (!vet || !vet(ev->param.conn.private_data, ev->param.conn.private_data_len, ctx))
 			break;
+		/* several peers: another's main connection, likely, held for the next accept */
+		if (hold_request(c, ev))
+			continue;
 		pr_warn("refused a connect request that did not prove the session\n");
 		refuse_request(c, ev);
 	}
@@ -357,6 +385,76 @@ int rconn_drop_peer(struct rconn *c)
 int rconn_stop_listening(struct rconn *c)
 {
 	return stop_listeners(c);
+}
+
+unsigned int rconn_poll_requests(struct rconn *c)
+{
+	struct rdma_cm_event *ev;
+
+	while (rdma_get_cm_event(c->ec, &ev) == 0) {
+		if (ev->event != RDMA_CM_EVENT_CONNECT_REQUEST) {
+			/* an event of an id we have let go */
+			rdma_ack_cm_event(ev);
+			continue;
+		}
+		if (!hold_request(c, ev))
+			refuse_request(c, ev);
+	}
+	return c->n_backlog;
+}
+
+int rconn_take_peer(struct rconn *l, struct rconn *peer)
+{
+	struct rdma_event_channel *ec = rdma_create_event_channel();
+	struct rconn keep = *l;
+
+	if (!ec || rconn_set_nonblock(ec->fd)) {
+		pr_perror("cannot open an RDMA CM channel for a peer");
+		goto err;
+	}
+	if (rdma_migrate_id(l->id, ec) || (l->lane_id && rdma_migrate_id(l->lane_id, ec))) {
+		pr_perror("cannot move a peer's rdma_cm id to its own channel");
+		goto err;
+	}
+	*peer = *l;
+	peer->ec = ec;
+	peer->listen_id = NULL;
+	peer->nr_listen_also = 0;
+	memset(peer->listen_also, 0, sizeof(peer->listen_also));
+	peer->n_backlog = 0;
+	peer->hold_requests = false;
+	peer->refused_requests = 0;
+	peer->pd_borrowed = true;
+
+	memset(l, 0, sizeof(*l));
+	l->params = keep.params;
+	l->ec = keep.ec;
+	l->listen_id = keep.listen_id;
+	memcpy(l->listen_also, keep.listen_also, sizeof(l->listen_also));
+	l->nr_listen_also = keep.nr_listen_also;
+	l->pd = keep.pd;
+	l->refused_requests = keep.refused_requests;
+	l->hold_requests = keep.hold_requests;
+	memcpy(l->backlog, keep.backlog, sizeof(l->backlog));
+	l->n_backlog = keep.n_backlog;
+	return 0;
+err:
+	/* an id moved already is moved back: the listener's teardown finds it */
+	if (ec && l->id && l->id->channel == ec)
+		rdma_migrate_id(l->id, l->ec);
+	if (ec)
+		rdma_destroy_event_channel(ec);
+	return -1;
+}
+
+int rconn_close_peer(struct rconn *peer)
+{
+	int ret = rconn_drop_peer(peer);
+
+	if (peer->ec)
+		rdma_destroy_event_channel(peer->ec);
+	memset(peer, 0, sizeof(*peer));
+	return ret;
 }
 
 /* Resolves @ss to a device and a route on @id. */

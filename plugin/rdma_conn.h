@@ -63,6 +63,8 @@ struct rconn_chain {
 };
 
 #define RCONN_LISTEN_MAX 16
+/* Connect requests held while another peer's connection is being set up (hold_requests). */
+#define RCONN_BACKLOG_MAX 8
 
 struct rconn {
 	struct rconn_params params;
@@ -102,6 +104,15 @@ struct rconn {
 	bool connected;
 	bool peer_gone;			/* disconnect seen on the CM channel */
 	unsigned long refused_requests; /* connect requests refused on the way */
+	/*
+	 * A listener serving several peers (rconn_take_peer()): a connect
+	 * request that comes while another peer is being set up is held, up to
+	 * RCONN_BACKLOG_MAX (later ones are refused), for the next accept.
+	 */
+	bool hold_requests;
+	struct rdma_cm_event *backlog[RCONN_BACKLOG_MAX];
+	unsigned int n_backlog;
+	bool pd_borrowed; /* a peer taken from a listener: the PD is the listener's */
 };
 
 /* Source side: bind to @addr:@port (fails if no RDMA device serves @addr), listen. */
@@ -124,6 +135,20 @@ int rconn_listen_addrs(struct rconn *c, const struct rconn_params *p, char (*add
 int rconn_accept(struct rconn *c, int timeout_ms);
 /* Source side: lets the accepted peer go (its QP, CQs, control buffers, id); keeps the PD and the listener. */
 int rconn_drop_peer(struct rconn *c);
+/*
+ * Source side, several peers: moves the peer just accepted on listener @l
+ * (its connection, lane, CQs, control buffers) into @peer, which gets a CM
+ * channel of its own; @l keeps the listener and the PD, which @peer borrows
+ * (so @l must be closed after every peer taken from it).  0 or -1.
+ */
+int rconn_take_peer(struct rconn *l, struct rconn *peer);
+/* Releases a peer taken with rconn_take_peer() (not the PD); -1 if anything could not be released. */
+int rconn_close_peer(struct rconn *peer);
+/*
+ * Source side, several peers: takes the connect requests that have come,
+ * without waiting, into the backlog (hold_requests); the number held.
+ */
+unsigned int rconn_poll_requests(struct rconn *c);
 /* Source side: no more connect requests (the kernel rejects them from now on). */
 int rconn_stop_listening(struct rconn *c);
 /* Guarded connections: the peer may READ through the main QP, or the lane's. */
