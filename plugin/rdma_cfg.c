@@ -50,6 +50,7 @@ static const struct cfg_param params[] = {
 	P_BOOL("CRIU_RDMA_ONE_COPY", one_copy, 1),
 	P_INT("CRIU_RDMA_STAGE_BUFFERS", stage_buffers, 3, 0, 32, ""),
 	P_INT("CRIU_RDMA_RECOVERY_S", recovery_s, 120, 0, 86400, " s"),
+	P_INT("CRIU_RDMA_TARGETS", targets, 1, 1, RDMA_CFG_TARGETS_MAX, " targets"),
 	P_BOOL("CRIU_RDMA_ZERO_COPY", zero_copy, 1),
 	P_STR("CRIU_RDMA_NETNS", CFG_PATH, netns),
 	P_STR("CRIU_RDMA_SECRET", CFG_SECRET, secret),
@@ -59,6 +60,7 @@ static const struct cfg_param params[] = {
 	P_U32("CRIU_RDMA_TEST_FAKE_VERSION", fake_version, 0, 0, UINT32_MAX, ""),
 	P_U32("CRIU_RDMA_TEST_FAKE_PAGE_SIZE", fake_page_size, 0, 0, 1 << 30, ""),
 	P_BOOL("CRIU_RDMA_TEST_REFUSE_ZERO_COPY", refuse_zero_copy, 0),
+	P_U32("CRIU_RDMA_TEST_FAKE_INSTANCE", fake_instance, 0, 0, UINT32_MAX, ""),
 	P_STR("CRIU_RDMA_TEST_FAIL", CFG_FAIL, fail),
 };
 
@@ -224,7 +226,12 @@ int rdma_cfg_session(const struct rdma_cfg *cfg, const char *role, int dirfd, st
 	}
 	pr_info("session key: %zu bytes, from %s\n", out->key.len, from);
 	rdma_cfg_self(cfg, role, &out->self);
-	if (!source) {
+	if (!source && cfg->fake_instance) {
+		/* a test hook: two targets that claim to be the same one */
+		memset(out->instance, 0, sizeof(out->instance));
+		memcpy(out->instance, &cfg->fake_instance, sizeof(cfg->fake_instance));
+		out->self.instance = out->instance;
+	} else if (!source) {
 		if (ctl_random(out->instance, sizeof(out->instance))) {
 			pr_perror("no random bytes for the target's instance id");
 			return -1;

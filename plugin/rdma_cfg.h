@@ -20,6 +20,7 @@ struct rdma_cfg {
 	int timeout_ms;		  /* connect and control-message waits; silence that loses a peer */
 	int recovery_s;		  /* how long a lost connection may be re-made (0: never) */
 	int accept_timeout_ms;	  /* source: how long it waits for the target */
+	int targets;		  /* source: how many targets restore from the one dump */
 	uint32_t read_size;	  /* target: largest single READ, a multiple of the page size */
 	int fault_spin_us;	  /* target: poll for a fault's READ at most this long */
 	bool fault_spin_adaptive; /* target: ... or twice its recent READ time, if shorter */
@@ -39,8 +40,15 @@ struct rdma_cfg {
 	uint32_t fake_version;	 /* 0: the real protocol version */
 	uint32_t fake_page_size; /* 0: the real page size */
 	bool refuse_zero_copy;
-	enum rconn_fail fail; /* fault injection for the error-path tests */
+	uint32_t fake_instance; /* target: 0, or this as its instance id */
+	enum rconn_fail fail;	/* fault injection for the error-path tests */
 };
+
+/*
+ * Most targets one dump serves (CRIU_RDMA_TARGETS): each holds a connection,
+ * its lane, CQs and control buffers on the source until it is done.
+ */
+#define RDMA_CFG_TARGETS_MAX 64
 
 /* A staging buffer holds CRIU's largest background request (4 MiB). */
 #define RDMA_CFG_STAGE_SIZE (4U << 20)

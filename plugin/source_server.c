@@ -14,6 +14,7 @@
  * Either way a task's ranges carry its VAs and the rkeys that reach them.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +30,26 @@
 #include "rdma_log.h"
 #include "task_mr.h"
 
-/* The source's whole state: one migration, one target. */
+/*
+ * One target of a dump that serves several (CRIU_RDMA_TARGETS > 1): its
+ * connection once set up, the instance id it authenticated with (only it
+ * may resume the session after a loss), and its own counters.
+ */
+enum target_state { TARGET_FREE, TARGET_ACTIVE, TARGET_LOST, TARGET_DONE, TARGET_FAILED };
+
+struct target_sess {
+	enum target_state state;
+	struct rconn conn;
+	uint8_t instance[CTL_INSTANCE_LEN];
+	bool *task_done; /* per exported task */
+	size_t tasks_done;
+	uint64_t bytes_done;
+	double t_start, t_end, last_rx, last_tx, lost_at, paused_s;
+	uint32_t beats;
+	unsigned long reconnects;
+};
+
+/* The source's whole state: one migration, one target (or CRIU_RDMA_TARGETS). */
 static struct {
 	const struct rdma_cfg *cfg;
 	struct rconn conn;
@@ -53,6 +73,9 @@ static struct {
 	double zc_seconds;
 	uint64_t zc_bytes;
 	unsigned int zc_tasks, zc_refused;
+	/* several targets: one slot each */
+	struct target_sess *targets;
+	unsigned int nr_targets;
 } src;
 
 /*
@@ -423,7 +446,15 @@ void source_release(void)
 
 	if (!src.listening)
 		return;
-	/* regions first: the PD cannot go while the tasks' regions are in it */
+	/* the targets' QPs first, then the regions: the PD cannot go while either is in it */
+	for (t = 0; t < src.nr_targets; t++) {
+		if (src.targets[t].conn.ec && rconn_close_peer(&src.targets[t].conn))
+			pr_err("a target's connection was not all released (see above)\n");
+		free(src.targets[t].task_done);
+	}
+	free(src.targets);
+	src.targets = NULL;
+	src.nr_targets = 0;
 	for (t = 0; t < src.table.nr; t++)
 		release_task(&src.table.tasks[t]);
 	export_table_free(&src.table);
@@ -573,6 +604,368 @@ static int await_reconnection(void)
 	return 0;
 }
 
+/* ---- several targets from one export (CRIU_RDMA_TARGETS > 1) ---- */
+
+static const char *const target_state_names[] = {
+	[TARGET_FREE] = "never came", [TARGET_ACTIVE] = "serving", [TARGET_LOST] = "lost",
+	[TARGET_DONE] = "done",	      [TARGET_FAILED] = "failed",
+};
+
+static unsigned int target_no(const struct target_sess *s)
+{
+	return (unsigned int)(s - src.targets) + 1;
+}
+
+static uint64_t task_bytes(const struct export_task *t)
+{
+	uint64_t bytes = 0;
+	size_t i;
+
+	for (i = 0; i < t->nr; i++)
+		bytes += t->ranges[i].len;
+	return bytes;
+}
+
+/* Every slot has ended: done, failed, or its target never came. */
+static bool every_target_settled(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < src.nr_targets; i++)
+		if (src.targets[i].state != TARGET_DONE && src.targets[i].state != TARGET_FAILED)
+			return false;
+	return true;
+}
+
+/* A session ends: its connection goes (the export stays, for the others). */
+static void end_target(struct target_sess *s, enum target_state state, const char *why)
+{
+	if (s->conn.ec && rconn_close_peer(&s->conn))
+		pr_err("target %u: its connection was not all released (see above)\n", target_no(s));
+	s->state = state;
+	s->t_end = rdma_now();
+	if (state == TARGET_DONE)
+		pr_info("target %u of %u done: %zu of %zu tasks, %.1f MiB, in %.3f s (%lu reconnections)\n",
+			target_no(s), src.nr_targets, s->tasks_done, src.table.nr, s->bytes_done / 1048576.0,
+			s->t_end - s->t_start, s->reconnects);
+	else
+		pr_err("target %u of %u failed: %s (%zu of %zu tasks had all their pages)\n", target_no(s),
+		       src.nr_targets, why, s->tasks_done, src.table.nr);
+}
+
+/* A target's connection is lost: it may come back for CRIU_RDMA_RECOVERY_S. */
+static void lose_target(struct target_sess *s, const char *why)
+{
+	if (src.table.nr && s->tasks_done == src.table.nr) {
+		pr_warn("target %u left without its close (%s), after every task had all its pages\n", target_no(s),
+			why);
+		end_target(s, TARGET_DONE, NULL);
+		return;
+	}
+	if (!src.cfg->recovery_s) {
+		end_target(s, TARGET_FAILED, why);
+		return;
+	}
+	if (rconn_close_peer(&s->conn))
+		pr_err("target %u: its connection was not all released (see above)\n", target_no(s));
+	s->state = TARGET_LOST;
+	s->lost_at = rdma_now();
+	pr_warn("lost target %u: %s; keeping its session for up to %d s\n", target_no(s), why, src.cfg->recovery_s);
+}
+
+static void target_task_done(struct target_sess *s, const RdmaTaskDone *d)
+{
+	struct export_task *t = export_task_get(&src.table, d->task_id, 0);
+	size_t i;
+
+	if (!t) {
+		pr_warn("target %u reported task %u done, which was not exported\n", target_no(s), d->task_id);
+		return;
+	}
+	if (d->has_pid)
+		pr_info("target %u has every page of task %u (restored as pid %u)\n", target_no(s), d->task_id, d->pid);
+	else
+		pr_info("target %u has every page of task %u\n", target_no(s), d->task_id);
+	i = (size_t)(t - src.table.tasks);
+	if (s->task_done[i])
+		return;
+	s->task_done[i] = true;
+	s->tasks_done++;
+	s->bytes_done += task_bytes(t);
+}
+
+/* One message of an active target: 1 to go on, 0 when it closed well, -1 when it failed. */
+static int target_sess_message(struct target_sess *s, const RdmaCtlMsg *m)
+{
+	char text[RDMA_CTL_MAX_LOGGED + 4];
+
+	switch (m->body_case) {
+	case RDMA_CTL_MSG__BODY_CLOSE:
+		if (!m->close->error)
+			return 0;
+		pr_err("target %u failed: %s\n", target_no(s), ctl_printable(m->close->error, text, sizeof(text)));
+		return -1;
+	case RDMA_CTL_MSG__BODY_TASK_DONE:
+		target_task_done(s, m->task_done);
+		return 1;
+	case RDMA_CTL_MSG__BODY_HEARTBEAT:
+		return 1;
+	default:
+		pr_err("unexpected %s message from target %u while serving\n", ctl_body_name(m->body_case),
+		       target_no(s));
+		return -1;
+	}
+}
+
+/* Without waiting: an active target's messages, its heartbeat, its silence. */
+static void service_target(struct target_sess *s)
+{
+	double now = rdma_now();
+	bool timed_out;
+	RdmaCtlMsg *m;
+	int ret;
+
+	if ((now - s->last_tx) * 1e3 >= rdma_cfg_heartbeat_ms(src.cfg)) {
+		if (ctl_send_heartbeat(&s->conn, ++s->beats, 0)) {
+			lose_target(s, "a heartbeat could not be sent");
+			return;
+		}
+		s->last_tx = now;
+	}
+	/* a disconnect is seen after the messages that came before it */
+	rconn_check_peer(&s->conn);
+	while ((m = ctl_recv_any(&s->conn, 0, &timed_out))) {
+		s->last_rx = rdma_now();
+		ret = target_sess_message(s, m);
+		ctl_free(m);
+		if (ret <= 0) {
+			end_target(s, ret ? TARGET_FAILED : TARGET_DONE, "it reported a failure");
+			return;
+		}
+	}
+	if (!timed_out)
+		lose_target(s, "the connection failed");
+	else if ((now - s->last_rx) * 1e3 > src.cfg->timeout_ms)
+		lose_target(s, "no heartbeat from the target in CRIU_RDMA_TIMEOUT_MS");
+}
+
+/*
+ * The slot of the target that just authenticated, by its instance id: its
+ * own lost session (it resumes), else a free one.  NULL, with @why, when it
+ * must be refused: a session of that instance id is active or has ended
+ * (the same restore twice), or every slot is taken.
+ */
+static struct target_sess *slot_for(const struct ctl_session *cs, char *why, size_t len)
+{
+	struct target_sess *free_slot = NULL;
+	unsigned int i;
+
+	if (!cs->has_peer_instance) {
+		snprintf(why, len, "the target sent no instance id");
+		return NULL;
+	}
+	for (i = 0; i < src.nr_targets; i++) {
+		struct target_sess *s = &src.targets[i];
+
+		if (s->state == TARGET_FREE) {
+			free_slot = free_slot ?: s;
+			continue;
+		}
+		if (memcmp(s->instance, cs->peer_instance, CTL_INSTANCE_LEN))
+			continue;
+		if (s->state == TARGET_LOST)
+			return s;
+		snprintf(why, len, "this target (its instance id) already has a session, %s",
+			 target_state_names[s->state]);
+		return NULL;
+	}
+	if (!free_slot)
+		snprintf(why, len, "all %u targets of this migration are taken (CRIU_RDMA_TARGETS=%u)", src.nr_targets,
+			 src.nr_targets);
+	return free_slot;
+}
+
+static unsigned int active_targets(void)
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; i < src.nr_targets; i++)
+		n += src.targets[i].state == TARGET_ACTIVE;
+	return n;
+}
+
+/*
+ * How long each step of a target's set-up may wait (accept, handshake,
+ * lane, lane proof): the other targets hear no heartbeat meanwhile, so the
+ * four together stay within the silence that would lose them, unless that
+ * is under 4 s.
+ */
+static int setup_step_ms(void)
+{
+	int ms = src.cfg->timeout_ms / 4;
+
+	return ms >= 1000 ? ms : src.cfg->timeout_ms < 1000 ? src.cfg->timeout_ms : 1000;
+}
+
+/* On the listener's connection: the table, the lane; then the session is moved to @s. */
+static int set_up_target(struct target_sess *s)
+{
+	int timeout = setup_step_ms();
+
+	if (rconn_allow_read(&src.conn, false) || send_export_table() ||
+	    rconn_accept_lane(&src.conn, timeout, ctl_lane_vet, &src.sess.s) ||
+	    ctl_lane_check(&src.conn, &src.sess.s, timeout) || rconn_allow_read(&src.conn, true) ||
+	    ctl_lane_prove(&src.conn, &src.sess.s))
+		return -1;
+	return rconn_take_peer(&src.conn, &s->conn);
+}
+
+/* Accepts one waiting peer: a new target, one coming back, or one refused (and let go). */
+static void take_target(int *target_started)
+{
+	char why[160] = "";
+	struct target_sess *s;
+	bool proven = false, again;
+	double now;
+	int ret;
+
+	ret = rconn_accept(&src.conn, setup_step_ms());
+	if (ret || ctl_handshake(&src.conn, &src.sess.s, setup_step_ms(), &proven)) {
+		src.refused_peers++;
+		pr_warn("let go of a peer that %s\n", ret      ? "left before its connection was up"
+						      : proven ? "cannot work with this source"
+							       : "did not prove the session key");
+		rconn_drop_peer(&src.conn);
+		return;
+	}
+	s = slot_for(&src.sess.s, why, sizeof(why));
+	if (!s) {
+		src.refused_peers++;
+		pr_warn("refused a target: %s\n", why);
+		ctl_send_close(&src.conn, why);
+		rconn_drain_sends(&src.conn, 1000);
+		rconn_drop_peer(&src.conn);
+		return;
+	}
+	if (set_up_target(s)) {
+		pr_warn("target %u: its connection could not be set up\n", target_no(s));
+		rconn_drop_peer(&src.conn);
+		return;
+	}
+	now = rdma_now();
+	again = s->state == TARGET_LOST;
+	if (again) {
+		s->reconnects++;
+		s->paused_s += now - s->lost_at;
+	} else {
+		memcpy(s->instance, src.sess.s.peer_instance, CTL_INSTANCE_LEN);
+		s->t_start = now;
+	}
+	s->state = TARGET_ACTIVE;
+	s->last_rx = now;
+	s->last_tx = 0;
+	/* it proved the key after it got the restored tasks' uffds: it is restoring */
+	*target_started = 1;
+	pr_info("target %u of %u: serving %.1f MiB with one-sided READs%s (%u targets active)\n", target_no(s),
+		src.nr_targets, (src.copy_bytes + src.zc_bytes) / 1048576.0, again ? " (again)" : "", active_targets());
+}
+
+/* Slots in their waits: a lost target out of time, a target that never came. */
+static void expire_targets(double accept_deadline)
+{
+	double now = rdma_now();
+	unsigned int i;
+
+	for (i = 0; i < src.nr_targets; i++) {
+		struct target_sess *s = &src.targets[i];
+
+		if (s->state == TARGET_LOST && now - s->lost_at > src.cfg->recovery_s)
+			end_target(s, TARGET_FAILED, "it did not come back in CRIU_RDMA_RECOVERY_S");
+		else if (s->state == TARGET_FREE && now > accept_deadline)
+			end_target(s, TARGET_FAILED, "no target came for it in CRIU_RDMA_ACCEPT_TIMEOUT_MS");
+	}
+}
+
+/* CRIU_RDMA_SOURCE_STATS, after serving several: a line set per target. */
+static void write_target_stats(unsigned int done)
+{
+	FILE *f;
+	unsigned int i;
+
+	if (!src.cfg->source_stats)
+		return;
+	f = fopen(src.cfg->source_stats, "a");
+	if (!f) {
+		pr_perror("cannot write %s", src.cfg->source_stats);
+		return;
+	}
+	fprintf(f, "targets=%u\ntargets_done=%u\nexport_tasks=%zu\n", src.nr_targets, done, src.table.nr);
+	for (i = 0; i < src.nr_targets; i++) {
+		const struct target_sess *s = &src.targets[i];
+
+		fprintf(f, "target%u_state=%s\ntarget%u_tasks=%zu\ntarget%u_bytes=%llu\n", i + 1,
+			s->state == TARGET_DONE ? "done" : "failed", i + 1, s->tasks_done, i + 1,
+			(unsigned long long)s->bytes_done);
+		fprintf(f, "target%u_seconds=%.3f\ntarget%u_reconnects=%lu\n", i + 1,
+			s->t_start ? s->t_end - s->t_start : 0.0, i + 1, s->reconnects);
+	}
+	fclose(f);
+}
+
+/*
+ * Serves CRIU_RDMA_TARGETS targets from the one export, their sessions
+ * overlapping: one loop, without threads (CRIU's log is not thread-safe),
+ * that accepts and sets up one target at a time on the listener's
+ * connection, moves it to its slot, and between accepts hears every active
+ * target without waiting.  The READs need no CPU here.  Returns once every
+ * slot has ended; 0 only if every target got all its pages.
+ */
+static int serve_targets(int *target_started)
+{
+	double t0 = rdma_now(), accept_deadline = t0 + src.cfg->accept_timeout_ms / 1e3;
+	struct pollfd pfd = { .fd = rconn_cm_fd(&src.conn), .events = POLLIN };
+	unsigned int i, done = 0;
+	int tick = rdma_cfg_heartbeat_ms(src.cfg) < 20 ? rdma_cfg_heartbeat_ms(src.cfg) : 20;
+
+	src.nr_targets = (unsigned int)src.cfg->targets;
+	src.targets = calloc(src.nr_targets, sizeof(*src.targets));
+	if (!src.targets)
+		return -1;
+	for (i = 0; i < src.nr_targets; i++) {
+		src.targets[i].task_done = calloc(src.table.nr ?: 1, sizeof(bool));
+		if (!src.targets[i].task_done)
+			return -1;
+	}
+	src.conn.hold_requests = true;
+	pr_info("serving %u targets from one export (CRIU_RDMA_TARGETS=%u)\n", src.nr_targets, src.nr_targets);
+	while (!every_target_settled()) {
+		if (rconn_poll_requests(&src.conn))
+			take_target(target_started);
+		for (i = 0; i < src.nr_targets; i++)
+			if (src.targets[i].state == TARGET_ACTIVE)
+				service_target(&src.targets[i]);
+		expire_targets(accept_deadline);
+		if (!src.conn.n_backlog && poll(&pfd, 1, tick) < 0 && errno != EINTR) {
+			pr_perror("waiting for targets");
+			break;
+		}
+	}
+	for (i = 0; i < src.nr_targets; i++) {
+		const struct target_sess *s = &src.targets[i];
+
+		done += s->state == TARGET_DONE;
+		pr_info("target %u: %s, %zu of %zu tasks, %.1f MiB, %.3f s, %lu reconnections (%.3f s without a "
+			"connection)\n",
+			i + 1, s->state == TARGET_DONE ? "done" : "failed", s->tasks_done, src.table.nr,
+			s->bytes_done / 1048576.0, s->t_start ? s->t_end - s->t_start : 0.0, s->reconnects,
+			s->paused_s);
+	}
+	write_target_stats(done);
+	pr_info("%u of %u targets finished after %.3f s; releasing %.1f MiB\n", done, src.nr_targets, rdma_now() - t0,
+		(src.copy_bytes + src.zc_bytes) / 1048576.0);
+	return done == src.nr_targets ? 0 : -1;
+}
+
 int source_serve(int *target_started)
 {
 	double t0, mib;
@@ -580,6 +973,10 @@ int source_serve(int *target_started)
 
 	log_export();
 	write_source_stats();
+	if (src.cfg->targets > 1) {
+		ret = serve_targets(target_started);
+		goto out;
+	}
 	mib = (src.copy_bytes + src.zc_bytes) / 1048576.0;
 	t0 = rdma_now();
 	if (accept_target(src.cfg->accept_timeout_ms))

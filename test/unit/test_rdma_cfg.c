@@ -30,6 +30,7 @@ static const char *const names[] = {
 	"CRIU_RDMA_ONE_COPY",
 	"CRIU_RDMA_STAGE_BUFFERS",
 	"CRIU_RDMA_RECOVERY_S",
+	"CRIU_RDMA_TARGETS",
 	"CRIU_RDMA_ZERO_COPY",
 	"CRIU_RDMA_NETNS",
 	"CRIU_RDMA_SECRET",
@@ -39,6 +40,7 @@ static const char *const names[] = {
 	"CRIU_RDMA_TEST_FAKE_VERSION",
 	"CRIU_RDMA_TEST_FAKE_PAGE_SIZE",
 	"CRIU_RDMA_TEST_REFUSE_ZERO_COPY",
+	"CRIU_RDMA_TEST_FAKE_INSTANCE",
 	"CRIU_RDMA_TEST_FAIL",
 };
 
@@ -121,6 +123,7 @@ static void test_defaults(void)
 	CHECK(cfg.fault_spin_us == 1000 && cfg.fault_spin_adaptive && cfg.fault_spin_idle_us == 10000);
 	CHECK(cfg.fault_bg_cap == 2 && cfg.one_copy && cfg.stage_buffers == 3);
 	CHECK(cfg.recovery_s == 120);
+	CHECK(cfg.targets == 1 && cfg.fake_instance == 0);
 	CHECK(cfg.zero_copy == true);
 	CHECK(cfg.netns == NULL && cfg.secret == NULL && cfg.stats == NULL && cfg.source_stats == NULL);
 	CHECK(cfg.fake_version == 0 && cfg.fake_page_size == 0);
@@ -140,6 +143,7 @@ static void test_defaults(void)
 	CHECK(logged("param CRIU_RDMA_ONE_COPY=1\n"));
 	CHECK(logged("param CRIU_RDMA_STAGE_BUFFERS=3\n"));
 	CHECK(logged("param CRIU_RDMA_RECOVERY_S=120\n"));
+	CHECK(logged("param CRIU_RDMA_TARGETS=1\n"));
 	CHECK(logged("param CRIU_RDMA_ZERO_COPY=1\n"));
 	CHECK(logged("param CRIU_RDMA_NETNS=(unset)\n"));
 	CHECK(logged("param CRIU_RDMA_SECRET=(unset)\n"));
@@ -174,6 +178,7 @@ static void test_ints(void)
 		{ "CRIU_RDMA_FAULT_BG_HOLD_MS", 0, 60000, offsetof(struct rdma_cfg, fault_bg_hold_ms) },
 		{ "CRIU_RDMA_STAGE_BUFFERS", 0, 32, offsetof(struct rdma_cfg, stage_buffers) },
 		{ "CRIU_RDMA_RECOVERY_S", 0, 86400, offsetof(struct rdma_cfg, recovery_s) },
+		{ "CRIU_RDMA_TARGETS", 1, RDMA_CFG_TARGETS_MAX, offsetof(struct rdma_cfg, targets) },
 	};
 	static const char *const not_numbers[] = { "abc", "12abc", "12 ", "1.5",
 						   "0x",  "--1",   "1e3", "99999999999999999999" };
@@ -240,6 +245,25 @@ static void test_u32s(void)
 	CHECK(refused("CRIU_RDMA_TEST_FAKE_PAGE_SIZE", "1073741825"));
 	CHECK(refused("CRIU_RDMA_TEST_FAKE_PAGE_SIZE", "-1"));
 	CHECK(refused("CRIU_RDMA_TEST_FAKE_PAGE_SIZE", "12abc"));
+
+	CHECK(load_with("CRIU_RDMA_TEST_FAKE_INSTANCE", "7", &cfg) == 0 && cfg.fake_instance == 7);
+	CHECK(refused("CRIU_RDMA_TEST_FAKE_INSTANCE", "-1"));
+}
+
+/* How many targets one dump serves: 1 to RDMA_CFG_TARGETS_MAX, the bad value named. */
+static void test_targets(void)
+{
+	struct rdma_cfg cfg;
+
+	CHECK(RDMA_CFG_TARGETS_MAX == 64);
+	CHECK(load_with("CRIU_RDMA_TARGETS", "4", &cfg) == 0 && cfg.targets == 4);
+	CHECK(logged("param CRIU_RDMA_TARGETS=4\n"));
+	CHECK(refused("CRIU_RDMA_TARGETS", "0"));
+	CHECK(logged("CRIU_RDMA_TARGETS=0 is out of range: 1 to 64 targets"));
+	CHECK(refused("CRIU_RDMA_TARGETS", "65"));
+	CHECK(logged("CRIU_RDMA_TARGETS=65 is out of range"));
+	CHECK(refused("CRIU_RDMA_TARGETS", "many"));
+	CHECK(logged("CRIU_RDMA_TARGETS=many is not a number"));
 }
 
 static void test_read_size(void)
@@ -449,6 +473,7 @@ int main(void)
 	test_heartbeat();
 	test_ints();
 	test_u32s();
+	test_targets();
 	test_read_size();
 	test_bools();
 	test_paths();
