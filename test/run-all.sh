@@ -261,6 +261,7 @@ guest_single() {
 		test/guest/lazy-failures.sh \
 		test/guest/lazy-no-zero-pages.sh \
 		test/guest/lazy-one-target.sh \
+		test/guest/lazy-remote-fork.sh \
 		test/guest/rogue-peer.sh \
 		test/guest/deb-install.sh
 	local rc=$?

@@ -19,6 +19,10 @@
  *
  * With "scan" (or "rscan") the pages are checked in ascending (descending)
  * order instead of at random: the trend a prefetch should follow.
+ *
+ * With "ns", the result goes to DIR/result-INODE, INODE being that of the
+ * PID namespace the task runs in: copies restored from one dump, each in a
+ * PID namespace of its own, report apart.
  */
 #include <fcntl.h>
 #include <stdint.h>
@@ -26,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -33,6 +38,7 @@
 static uint64_t salt; /* the forked child's odd pages differ */
 static int sparse;    /* odd pages never written */
 static size_t page_words;
+static char result[64] = "result"; /* the result file's name */
 
 static uint64_t pattern(uint64_t va)
 {
@@ -75,10 +81,12 @@ int main(int argc, char **argv)
 	long page = sysconf(_SC_PAGESIZE);
 	int fork_mode = argc == 4 && !strcmp(argv[3], "fork"), sync[2];
 	int scan = argc == 4 && !strcmp(argv[3], "scan"), rscan = argc == 4 && !strcmp(argv[3], "rscan");
+	int ns = argc == 4 && !strcmp(argv[3], "ns");
+	struct stat st;
 	pid_t child = 0;
 
 	sparse = argc == 4 && !strcmp(argv[3], "sparse");
-	if (argc != 3 && !fork_mode && !sparse && !scan && !rscan)
+	if (argc != 3 && !fork_mode && !sparse && !scan && !rscan && !ns)
 		return 2;
 	page_words = (size_t)page / 8;
 	len = strtoul(argv[2], NULL, 0) << 20;
@@ -121,6 +129,12 @@ int main(int argc, char **argv)
 	snprintf(path, sizeof(path), "%s/check", argv[1]);
 	while (access(path, F_OK))
 		usleep(20000);
+	/* asked now, after a restore: the namespace this copy runs in */
+	if (ns) {
+		if (stat("/proc/self/ns/pid", &st))
+			return 3;
+		snprintf(result, sizeof(result), "result-%llu", (unsigned long long)st.st_ino);
+	}
 
 	/* Random page order (unless scanning): the faults hit all over the area. */
 	srand((unsigned int)time(NULL));
@@ -139,7 +153,7 @@ int main(int argc, char **argv)
 				snprintf(msg, sizeof(msg), "FAIL at %p in the %s: %llx\n", (void *)&p[w],
 					 salt ? "child" : "parent", (unsigned long long)p[w]);
 				if (!salt)
-					touch(argv[1], "result", msg);
+					touch(argv[1], result, msg);
 				else
 					fputs(msg, stderr);
 				return 1;
@@ -151,11 +165,11 @@ int main(int argc, char **argv)
 		int status;
 
 		if (waitpid(child, &status, 0) != child || !WIFEXITED(status) || WEXITSTATUS(status)) {
-			touch(argv[1], "result", "FAIL in the child\n");
+			touch(argv[1], result, "FAIL in the child\n");
 			return 1;
 		}
 	}
 	snprintf(msg, sizeof(msg), "OK %zu pages verified in %d task(s)\n", pages, fork_mode ? 2 : 1);
-	touch(argv[1], "result", msg);
+	touch(argv[1], result, msg);
 	return 0;
 }
