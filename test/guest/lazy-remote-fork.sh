@@ -68,8 +68,10 @@ start_target() {
 # wait_copy NAME: the restored root's pid, once the restore has written it, and its PID namespace
 wait_copy() {
 	for _ in $(seq 600); do [ -s $d/$1/restored.pid ] && break; sleep 0.1; done
-	stat -L -c %i /proc/$(cat $d/$1/restored.pid)/ns/pid > $d/$1/ns 2> /dev/null ||
-		{ echo "FAIL: no restored copy of target $1"; return 1; }
+	stat -L -c %i /proc/$(cat $d/$1/restored.pid 2> /dev/null)/ns/pid > $d/$1/ns 2> /dev/null && return 0
+	echo "FAIL: no restored copy of target $1"
+	tail -n 15 $d/$1/lazy.log $d/$1/restore.log 2>&1 | sed "s/^/$1: /"
+	return 1
 }
 
 # the PID namespace of target NAME's copy, which names its result file
