@@ -15,15 +15,9 @@ import re
 import statistics
 import sys
 
-
-def pct(v, p):
-    v = sorted(v)
-    return v[min(len(v) - 1, int(len(v) * p / 100))] if v else float('nan')
-
-
-def samples(path):
-    with open(path) as f:
-        return [float(x) for x in f if x.strip()]
+# the percentile and sample reader of the bench report, not a copy of them
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from report import pct, samples  # noqa: E402
 
 
 def pair(d):
