@@ -176,16 +176,40 @@ static long verify(const uint8_t *buf, uint64_t va, uint64_t len)
 	return -1;
 }
 
+/*
+ * As a target: the session, the connection and its handshake, and the one
+ * range the source exports (@va, @len, @rkey).  2 if the session cannot be
+ * set up, 1 if the source cannot be reached or exports something else.
+ */
+static int connect_export(const char *addr, int port, struct ctl_session *s, struct ctl_key *key, struct ctl_self *self,
+			  struct rconn *c, uint64_t *va, uint64_t *len, uint32_t *rkey)
+{
+	RdmaCtlMsg *m;
+	bool proven;
+
+	if (session_init(s, key, self, "target"))
+		return 2;
+	if (rconn_connect(c, &CTL_RCONN_PARAMS(NULL, RCONN_FAIL_NONE, false), addr, port, TIMEOUT_MS) ||
+	    ctl_handshake(c, s, TIMEOUT_MS, &proven))
+		return 1;
+	m = ctl_recv(c, RDMA_CTL_MSG__BODY_EXPORT, TIMEOUT_MS);
+	if (!m || m->export->n_ranges != 1)
+		return 1;
+	*va = m->export->ranges[0]->va;
+	*len = m->export->ranges[0]->len;
+	*rkey = m->export->ranges[0]->rkey;
+	ctl_free(m);
+	return 0;
+}
+
 static int do_read(const char *addr, int port)
 {
 	unsigned long nreads = 0;
-	RdmaCtlMsg *m;
 	struct ibv_mr *mr;
 	struct ctl_session s;
 	struct ctl_self self;
 	struct ctl_key key;
 	struct rconn c;
-	bool proven;
 	uint64_t va, len;
 	uint32_t rkey;
 	uint8_t *buf;
@@ -193,18 +217,8 @@ static int do_read(const char *addr, int port)
 	long bad;
 	int i;
 
-	if (session_init(&s, &key, &self, "target"))
+	if (connect_export(addr, port, &s, &key, &self, &c, &va, &len, &rkey))
 		return 1;
-	if (rconn_connect(&c, &CTL_RCONN_PARAMS(NULL, RCONN_FAIL_NONE, false), addr, port, TIMEOUT_MS) ||
-	    ctl_handshake(&c, &s, TIMEOUT_MS, &proven))
-		return 1;
-	m = ctl_recv(&c, RDMA_CTL_MSG__BODY_EXPORT, TIMEOUT_MS);
-	if (!m || m->export->n_ranges != 1)
-		return 1;
-	va = m->export->ranges[0]->va;
-	len = m->export->ranges[0]->len;
-	rkey = m->export->ranges[0]->rkey;
-	ctl_free(m);
 
 	buf = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (buf == MAP_FAILED)
@@ -278,26 +292,18 @@ static int do_lat(const char *addr, int port, unsigned int n, unsigned int gap_u
 	struct ctl_key key;
 	struct ibv_mr *mr;
 	struct rconn c;
-	RdmaCtlMsg *m;
 	uint64_t va, len;
 	uint32_t rkey;
 	uint8_t *buf;
 	double *t;
-	bool proven;
 	unsigned int mode, i;
+	int ret;
 
-	if (!n || session_init(&s, &key, &self, "target"))
+	if (!n)
 		return 2;
-	if (rconn_connect(&c, &CTL_RCONN_PARAMS(NULL, RCONN_FAIL_NONE, false), addr, port, TIMEOUT_MS) ||
-	    ctl_handshake(&c, &s, TIMEOUT_MS, &proven))
-		return 1;
-	m = ctl_recv(&c, RDMA_CTL_MSG__BODY_EXPORT, TIMEOUT_MS);
-	if (!m || m->export->n_ranges != 1)
-		return 1;
-	va = m->export->ranges[0]->va;
-	len = m->export->ranges[0]->len;
-	rkey = m->export->ranges[0]->rkey;
-	ctl_free(m);
+	ret = connect_export(addr, port, &s, &key, &self, &c, &va, &len, &rkey);
+	if (ret)
+		return ret;
 	buf = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	t = calloc(n, sizeof(*t));
 	if (buf == MAP_FAILED || !t)
