@@ -10,7 +10,7 @@
 #                        [--hold-ms 6000] [--storm-mib 256] [--scan-mib 4]
 #                        [--scan-hold-ms MS] [--scan-variant NAME:ARGS]... [--sparse-mib 64]
 #                        [--windows "1 16"] [--latency-variants "tcp rdma rdma-event rdma-copy"]
-#                        [--log-level 3] [--out DIR]
+#                        [--log-level 3] [--latency-log-level 2] [--out DIR]
 #
 # --mtus changes the netdev's MTU for each pass (rxe then uses IB MTU 1024 /
 # 4096); without it the current MTU is measured.  While faults are timed the
@@ -38,12 +38,18 @@
 #    range per request, the old pull).
 # --windows and --latency-variants narrow the latency runs (fault windows in
 # pages; transports/variants, see migrate: e.g. an A/B of one mechanism).
+# --latency-log-level is the lazy-pages daemon's -v in the latency runs: 2,
+# CRIU's default, as users run it (at -v3 CRIU logs a line per page read,
+# 60-120 us of a 4 KiB fault here, for both transports); the other runs and
+# the dump and restore use --log-level (the sparse pull reads CRIU's info
+# lines).
 # --samples 0 skips the latency runs and the floors, --pull-mib 0 the pull,
 # --storm-mib 0, --scan-mib 0 and --sparse-mib 0 their scenario.
 # Needs: build/ (meson + ninja), perftest (ib_read_lat, ib_read_bw), root.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 ip=${CRR_IP:-} dev=rxe0 netdev=eth0 mtus= runs=3 samples=200 mib=64 pull_mib=512 hold_ms=6000 loglevel=3
+lat_loglevel=2
 storm_mib=256 scan_mib=4 scan_hold_ms= sparse_mib=64
 windows="1 16" lat_variants="tcp rdma rdma-event rdma-copy"
 # the scan's variants, NAME:EXTRA_LAZY_PAGES_ARGS (--scan-variant replaces the list)
@@ -77,6 +83,7 @@ while [ $# -gt 0 ]; do
 		*) echo "fault-bench: --scan-variant takes NAME:ARGS, not '$2'" >&2; exit 2 ;;
 		esac ;;
 	--log-level) loglevel=$2 ;;
+	--latency-log-level) lat_loglevel=$2 ;;
 	--out) out=$2 ;;
 	*) echo "fault-bench: unknown argument $1" >&2; exit 2 ;;
 	esac
@@ -131,6 +138,7 @@ migrate() {
 	rm -rf $d
 	mkdir -p $img
 	case $tr in tcp*) ;; *) rdma=--rdma ;; esac
+	[ $kind = latency ] && lazy_v=$lat_loglevel
 	export CRIU_RDMA_STATS=$d/stats
 	# a variant switches one mechanism off against the defaults (the A/B)
 	unset CRIU_RDMA_FAULT_SPIN_US CRIU_RDMA_ONE_COPY CRIU_RDMA_FAULT_BG_CAP CRIU_RDMA_FAULT_SPIN_IDLE_US \

@@ -14,6 +14,7 @@ mkdir -p $out
 	echo "guest RDMA: $(rdma link show | head -n 1)"
 	echo "rdma-core: $(dpkg-query -W -f '${Version}' rdma-core 2> /dev/null), perftest: $(dpkg-query -W -f '${Version}' perftest 2> /dev/null)"
 	echo "CRIU: $(build/criu --version | head -n 1), patched (criu-patches/)"
+	echo "lazy-pages daemon: -v2 (CRIU's default) in the fault latency runs, -v3 in the others"
 } > $out/machine-guest.txt
 # CRR_BENCH_SCAN_VARIANTS: the scan's variants, "NAME:ARGS;NAME:ARGS" (default: fault-bench's)
 variants=()
