@@ -477,6 +477,92 @@ def cdf_plot(D, mtu, plot_dir):
     return os.path.basename(png)
 
 
+def slope(xs, ys):
+    """Least-squares slope of ys over xs, None with fewer than two points."""
+    if len(xs) < 2:
+        return None
+    mx, my = statistics.mean(xs), statistics.mean(ys)
+    den = sum((x - mx) ** 2 for x in xs)
+    return sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / den if den else None
+
+
+def fork_medians(data):
+    """{(transport, n): {column: median}} of fork.tsv, or None if it was not run."""
+    path = os.path.join(data, 'fork.tsv')
+    if not os.path.exists(path):
+        return None
+    rows = read_tsv(path)
+    out = {}
+    for key in sorted({(r['transport'], int(r['n'])) for r in rows}):
+        rs = [r for r in rows if (r['transport'], int(r['n'])) == key]
+        m = {k: med(rs, k) for k in ('frozen_to_serving_s', 'to_running_s', 'to_all_pages_s', 'src_cpu_s',
+                                      'src_cpu_serving_s', 'src_hwm_kb')}
+        m['runs'], m['mib'] = len(rs), rs[0]['mib']
+        out[key] = m
+    return out
+
+
+def fork_table(data):
+    M = fork_medians(data)
+    if not M:
+        return 'Not run (`bench/fork-bench.sh`).'
+    ns = sorted({n for _, n in M})
+    out = ['| N | RDMA: N copies running (s) | RDMA: N × every page (s) | TCP, one after another: N running (s) | '
+           'TCP: N × every page (s) | TCP / RDMA, every page | source CPU, RDMA: all / serving (s) | '
+           'source CPU, TCP: all / serving (s) | source peak RSS, RDMA / TCP (MiB) | runs |',
+           '|---|---|---|---|---|---|---|---|---|---|']
+    for n in ns:
+        r, t = M.get(('rdma', n), {}), M.get(('tcp', n), {})
+        out.append(f'| {n} | {fmt(r.get("to_running_s"), 2)} | {fmt(r.get("to_all_pages_s"), 2)} | '
+                   f'{fmt(t.get("to_running_s"), 2)} | {fmt(t.get("to_all_pages_s"), 2)} | '
+                   f'**{fmt(ratio(t.get("to_all_pages_s"), r.get("to_all_pages_s")), 2)}** | '
+                   f'{fmt(r.get("src_cpu_s"), 2)} / {fmt(r.get("src_cpu_serving_s"), 2)} | '
+                   f'{fmt(t.get("src_cpu_s"), 2)} / {fmt(t.get("src_cpu_serving_s"), 2)} | '
+                   f'{fmt((r.get("src_hwm_kb") or math.nan) / 1024, 0)} / {fmt((t.get("src_hwm_kb") or math.nan) / 1024, 0)} | '
+                   f'{r.get("runs", 0)} / {t.get("runs", 0)} |')
+    rn = [n for n in ns if ('rdma', n) in M]
+    per = {k: slope(rn, [M[('rdma', n)][k] for n in rn]) for k in
+           ('to_all_pages_s', 'to_running_s', 'src_cpu_s', 'src_cpu_serving_s', 'src_hwm_kb')}
+    tn = [n for n in ns if ('tcp', n) in M]
+    tper = {k: slope(tn, [M[('tcp', n)][k] for n in tn]) for k in ('to_all_pages_s', 'src_cpu_s')}
+    if per['to_all_pages_s'] is not None:
+        out += ['', f'Each copy more, least squares over N = {", ".join(map(str, rn))}: RDMA **'
+                f'{fmt(per["to_all_pages_s"], 2)} s** to every page ({fmt(per["to_running_s"], 2)} s to running), '
+                f'source CPU **{fmt(per["src_cpu_s"], 3)} s** ({fmt(per["src_cpu_serving_s"], 3)} s of it while '
+                f'serving), source peak RSS **{fmt(per["src_hwm_kb"], 0)} KiB**; CRIU over TCP, one migration after '
+                f'another: {fmt(tper["to_all_pages_s"], 2)} s and {fmt(tper["src_cpu_s"], 3)} s of source CPU.']
+    return '\n'.join(out)
+
+
+def fork_plot(data, plot_dir):
+    M = fork_medians(data)
+    if not M:
+        return None
+    os.makedirs(plot_dir, exist_ok=True)
+    dat = os.path.join(plot_dir, 'fork.dat')
+    series = [('rdma', 'to_all_pages_s', 'one dump over RDMA, N restores at once: every page'),
+              ('rdma', 'to_running_s', 'one dump over RDMA: N copies running'),
+              ('tcp', 'to_all_pages_s', 'CRIU TCP, N migrations one after another: every page'),
+              ('tcp', 'to_running_s', 'CRIU TCP, one after another: N copies running')]
+    with open(dat, 'w') as f:
+        for tr, key, name in series:
+            f.write(f'# {name}\n')
+            for n in sorted(n for t, n in M if t == tr):
+                f.write(f'{n} {M[(tr, n)][key]}\n')
+            f.write('\n\n')
+    png = os.path.join(plot_dir, 'fork.png')
+    plots = ', '.join(f"'{dat}' index {i} with linespoints lw 2 title '{name}'"
+                      for i, (_, _, name) in enumerate(series))
+    mib = next(iter(M.values()))['mib']
+    script = (f"set terminal pngcairo size 900,560 font ',11'\nset output '{png}'\n"
+              f"set title 'Remote fork: N copies of a {mib} MiB process, Soft-RoCE guest'\n"
+              "set xlabel 'copies (N)'\nset ylabel 'seconds from the freeze'\nset key top left\nset grid\n"
+              "set xtics (1, 2, 4, 8)\n"
+              f"plot {plots}\n")
+    subprocess.run(['gnuplot'], input=script.encode(), check=True)
+    return os.path.basename(png)
+
+
 def text_of(path):
     return open(path).read().strip() if os.path.exists(path) else None
 
@@ -565,6 +651,19 @@ def main():
               'old pull (one range per request). Every word is checked at the end (holes must read zero). Medians '
               'over runs.', '',
               sparse_table(D, data), '']
+    fork_png = fork_plot(data, plot_dir)
+    parts += ['## 10. Remote fork: one dump, N copies', '',
+              '`bench/fork-bench.sh`: a pattern workload is dumped once with `CRIU_RDMA_TARGETS=N` and restored N '
+              'times at once from the same images, each copy in a PID namespace of its own (N lazy-pages daemons '
+              'and N restores, all started together). Against it, CRIU over TCP: its page server serves one '
+              'lazy-pages client and then ends, so one dump cannot be restored twice; its N copies are N lazy '
+              'migrations of N fresh workloads, one after the other. Times from `criu dump` starting (the tree '
+              'freezes) to the N-th restore returning (running) and to the N-th lazy-pages daemon exiting (N × every '
+              'page); for TCP the sum over the migrations. Source CPU: user + system of `criu dump` (TCP: summed); '
+              'peak RSS: `criu dump`\'s (TCP: the largest). Every copy reads back every page afterwards. Medians.', '',
+              fork_table(data), '']
+    if fork_png:
+        parts += [f'![Remote fork]({rel}/{fork_png})', '']
     parts += ['', '## Analysis', '', text_of(os.path.join(os.path.dirname(os.path.abspath(results)), 'ANALYSIS.md'))
               or '(see bench/ANALYSIS.md)', '']
     with open(results, 'w') as f:

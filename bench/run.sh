@@ -3,16 +3,23 @@
 # bench/fault-bench.sh in it (both MTUs, both transports, several runs) and
 # bench/export-bench.sh (zero-copy against copy export), the two-guest Redis
 # migration over RDMA and TCP (at a jumbo MTU, as RoCE is deployed, and at
-# 1500), and writes RESULTS.md (goals met / missed first) + plots.
+# 1500), bench/fork-bench.sh (one dump restored N times at once, against N
+# TCP migrations), and writes RESULTS.md (goals met / missed first) + plots.
 #
 #   bash bench/run.sh [--runs N] [--samples N] [--storm-mib N] [--scan-mib N]
 #                     [--sparse-mib N] [--redis-mib N | --no-redis]
+#                     [--fork-mib N] [--fork-ns "1 2 4 8"] [--parts "fault export redis fork"]
+#
+# --parts runs some of the benchmarks only: the data of the others (from an
+# earlier run) is kept in build/bench-run/data and RESULTS.md is written from
+# all of it; machine.txt gets a line for each such run.
 #
 # On real RDMA hosts run bench/fault-bench.sh directly (see bench/README.md).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
-runs=3 samples=200 redis_mib=64 storm_mib=256 scan_mib=4 sparse_mib=64
+runs=3 samples=200 redis_mib=64 storm_mib=256 scan_mib=4 sparse_mib=64 fork_mib=64 fork_ns="1 2 4 8"
+all_parts="fault export redis fork" parts="fault export redis fork"
 while [ $# -gt 0 ]; do
 	case $1 in
 	--runs) runs=$2; shift 2 ;;
@@ -22,6 +29,9 @@ while [ $# -gt 0 ]; do
 	--sparse-mib) sparse_mib=$2; shift 2 ;;
 	--redis-mib) redis_mib=$2; shift 2 ;;
 	--no-redis) redis_mib=0; shift ;;
+	--fork-mib) fork_mib=$2; shift 2 ;;
+	--fork-ns) fork_ns=$2; shift 2 ;;
+	--parts) parts=$2; shift 2 ;;
 	*) echo "bench/run.sh: unknown argument $1" >&2; exit 2 ;;
 	esac
 done
@@ -31,20 +41,42 @@ command -v gnuplot > /dev/null || DEBIAN_FRONTEND=noninteractive apt-get install
 [ -f build/build.ninja ] || meson setup build
 ninja -C build
 test/vm/build-image.sh
-rm -rf "$out"
-mkdir -p "$out"
+has() { [[ " $parts " == *" $1 "* ]]; }
+for p in $parts; do
+	[[ " $all_parts " == *" $p "* ]] || { echo "bench/run.sh: --parts: no part '$p' (parts: $all_parts)" >&2; exit 2; }
+done
+command="bash bench/run.sh --runs $runs --samples $samples --storm-mib $storm_mib --scan-mib $scan_mib --sparse-mib $sparse_mib --redis-mib $redis_mib --fork-mib $fork_mib --fork-ns '$fork_ns'"
+if [ "$parts" = "$all_parts" ]; then
+	rm -rf "$out"
+else
+	command="$command --parts '$parts'"
+	[ -f "$out/data/machine.txt" ] || { echo "bench/run.sh: --parts needs the data of a whole run in $out" >&2; exit 1; }
+fi
+mkdir -p "$out/data"
 # the guest's settings (bench/guest-job.sh reads them; the guest sees $out)
 printf 'CRR_BENCH_RUNS=%q CRR_BENCH_SAMPLES=%q CRR_BENCH_STORM_MIB=%q CRR_BENCH_SCAN_MIB=%q CRR_BENCH_SPARSE_MIB=%q\n' \
 	"$runs" "$samples" "$storm_mib" "$scan_mib" "$sparse_mib" > "$out/bench.env"
-test/vm/run-guest.sh --timeout 5400 --out "$out" bench/guest-job.sh
-{
-	echo "host: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores, $(free -g | awk '/Mem:/ { print $2 }') GiB, kernel $(uname -r)"
-	echo "emulator: $(qemu-system-x86_64 --version | head -n 1), TCG (no KVM), guest -smp 2 -m 4G"
-	cat "$out/data/machine-guest.txt"
-	echo "date: $(date -u +%Y-%m-%d), commit $(git rev-parse --short HEAD 2> /dev/null || echo '?')"
-	echo "command: bash bench/run.sh --runs $runs --samples $samples --storm-mib $storm_mib --scan-mib $scan_mib --sparse-mib $sparse_mib --redis-mib $redis_mib"
-} > "$out/data/machine.txt"
-if [ "$redis_mib" -gt 0 ]; then
+printf 'CRR_BENCH_FORK_MIB=%q CRR_BENCH_FORK_NS=%q CRR_BENCH_PARTS=%q\n' "$fork_mib" "$fork_ns" "$parts" >> "$out/bench.env"
+guest_parts=$(echo " $parts " | sed 's/ redis / /')
+if [ -n "${guest_parts// /}" ]; then
+	# (guest-job.sh writes machine-guest.txt again: the whole run's is kept)
+	[ "$parts" = "$all_parts" ] || cp "$out/data/machine-guest.txt" "$out/machine-guest.keep"
+	test/vm/run-guest.sh --timeout 5400 --out "$out" bench/guest-job.sh
+	[ "$parts" = "$all_parts" ] || mv "$out/machine-guest.keep" "$out/data/machine-guest.txt"
+fi
+line="date: $(date -u +%Y-%m-%d), commit $(git rev-parse --short HEAD 2> /dev/null || echo '?')"
+if [ "$parts" = "$all_parts" ]; then
+	{
+		echo "host: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores, $(free -g | awk '/Mem:/ { print $2 }') GiB, kernel $(uname -r)"
+		echo "emulator: $(qemu-system-x86_64 --version | head -n 1), TCG (no KVM), guest -smp 2 -m 4G"
+		cat "$out/data/machine-guest.txt"
+		echo "$line"
+		echo "command: $command"
+	} > "$out/data/machine.txt"
+else
+	echo "then, $line: $command" >> "$out/data/machine.txt"
+fi
+if has redis && [ "$redis_mib" -gt 0 ]; then
 	test/redis/migrate-redis.sh --mib "$redis_mib" --mtu 9000 --out "$out/data/redis"
 	test/redis/migrate-redis.sh --mib "$redis_mib" --mtu 1500 --out "$out/data/redis-1500"
 fi
