@@ -16,9 +16,15 @@
 # source waits CRIU_RDMA_RECOVERY_S for C, reports 2 of 3 and fails, and
 # releases everything.
 #
+# reconnect: 2 targets, A and B.  A's lazy-pages daemon is stopped (as a
+# host that hangs) in the middle of its migration: the source loses A and
+# keeps its slot.  B connects meanwhile and gets every page while A is
+# still stopped.  A goes on, reconnects to its own slot and finishes: every
+# page of both copies right, the source counts one reconnection, A's.
+#
 # CRR_FORK_MIB sets the copies' workload size (default 64 MiB: about 20 s
 # for the four in the guest; the attacks use 16); CRR_FORK_PARTS the parts
-# to run (copies attacks); CRR_PLUGINS another plugin build (to see the
+# to run (copies attacks reconnect); CRR_PLUGINS another plugin build (to see the
 # test fail against undefended code).
 set -u
 top=$PWD
@@ -196,8 +202,52 @@ attacks() {
 	return $failed
 }
 
+reconnect() {
+	local n=2 port=7620 failed=0 a b slot
+	start_source 16 $port $n CRIU_RDMA_RECOVERY_S=60 CRIU_RDMA_TIMEOUT_MS=2000 || return 1
+	# A: pages by fault only for a while, so that it is midway when stopped
+	lazy_args="--lazy-background-delay 20000"
+	start_target a $port CRIU_RDMA_TIMEOUT_MS=2000
+	lazy_args=
+	wait_copy a || return 1
+	wait_log $d/img/dump.log "target 1 of $n: serving" 60 || { echo "FAIL: A was not served"; return 1; }
+	a=$(ns_of a)
+	touch $d/check
+	sleep 1
+	kill -STOP $(cat $d/a/lazy.pid)
+	echo "target A stopped"
+	wait_log $d/img/dump.log "lost target 1" 30 || { echo "FAIL: the source did not notice that A went silent"; failed=1; }
+	# B: served from start to end while A is away
+	start_target b $port CRIU_RDMA_TIMEOUT_MS=2000
+	wait_copy b || failed=1
+	b=$(ns_of b)
+	timeout 120 tail --pid=$(cat $d/b/lazy.pid) -f /dev/null || { echo "FAIL: target B hangs"; failed=1; }
+	wait $(cat $d/b/lazy.pid) || { echo "FAIL: target B failed while A was away"; failed=1; }
+	for _ in $(seq 600); do [ -f $d/result-$b ] && break; sleep 0.1; done
+	echo "copy B (pid namespace $b): $(cat $d/result-$b 2> /dev/null)"
+	grep -q "^OK 4096 pages" $d/result-$b 2> /dev/null || { echo "FAIL: copy B"; failed=1; }
+	[ "$(awk '{ print $3 }' /proc/$(cat $d/a/lazy.pid)/stat 2> /dev/null)" = T ] ||
+		{ echo "FAIL: A was not stopped all the while B was served"; failed=1; }
+	# A goes on, reconnects to its slot and finishes
+	kill -CONT $(cat $d/a/lazy.pid)
+	echo "target A continued"
+	timeout 120 tail --pid=$(cat $d/a/lazy.pid) -f /dev/null || { echo "FAIL: target A hangs after it was continued"; failed=1; }
+	wait $(cat $d/a/lazy.pid) || { echo "FAIL: target A failed after it was continued"; tail -n 20 $d/a/lazy.log; failed=1; }
+	grep "lost the connection\|reconnected to" $d/a/lazy.log | sed 's/^([0-9. ]*) /target A: /'
+	grep -q "reconnected to the source" $d/a/lazy.log || { echo "FAIL: A did not reconnect"; failed=1; }
+	for _ in $(seq 600); do [ -f $d/result-$a ] && break; sleep 0.1; done
+	echo "copy A (pid namespace $a): $(cat $d/result-$a 2> /dev/null)"
+	grep -q "^OK 4096 pages" $d/result-$a 2> /dev/null || { echo "FAIL: copy A"; failed=1; }
+	finish_source 0 || failed=1
+	. $d/source.stats
+	echo "source: targets done $targets_done; reconnections $target1_reconnects (slot 1), $target2_reconnects (slot 2)"
+	[ "$targets_done" = 2 ] && [ "$target1_reconnects" = 1 ] && [ "$target2_reconnects" = 0 ] ||
+		{ echo "FAIL: the source's counters: A took slot 1 and came back once, B none"; failed=1; }
+	return $failed
+}
+
 rc=0
-for t in ${CRR_FORK_PARTS:-copies attacks}; do
+for t in ${CRR_FORK_PARTS:-copies attacks reconnect}; do
 	echo "=== $t"
 	if $t; then echo "ok: $t"; else echo "FAILED: $t"; rc=1; fi
 done
