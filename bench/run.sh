@@ -42,6 +42,7 @@ command -v gnuplot > /dev/null || DEBIAN_FRONTEND=noninteractive apt-get install
 ninja -C build
 test/vm/build-image.sh
 has() { [[ " $parts " == *" $1 "* ]]; }
+line="date: $(date -u +%Y-%m-%d), commit $(git rev-parse --short HEAD 2> /dev/null || echo '?')"
 for p in $parts; do
 	[[ " $all_parts " == *" $p "* ]] || { echo "bench/run.sh: --parts: no part '$p' (parts: $all_parts)" >&2; exit 2; }
 done
@@ -64,7 +65,6 @@ if [ -n "${guest_parts// /}" ]; then
 	test/vm/run-guest.sh --timeout 5400 --out "$out" bench/guest-job.sh
 	[ "$parts" = "$all_parts" ] || mv "$out/machine-guest.keep" "$out/data/machine-guest.txt"
 fi
-line="date: $(date -u +%Y-%m-%d), commit $(git rev-parse --short HEAD 2> /dev/null || echo '?')"
 if [ "$parts" = "$all_parts" ]; then
 	{
 		echo "host: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores, $(free -g | awk '/Mem:/ { print $2 }') GiB, kernel $(uname -r)"
