@@ -203,10 +203,10 @@ attacks() {
 }
 
 reconnect() {
-	local n=2 port=7620 failed=0 a b slot
+	local n=2 port=7620 failed=0 a b
 	start_source 16 $port $n CRIU_RDMA_RECOVERY_S=60 CRIU_RDMA_TIMEOUT_MS=2000 || return 1
 	# A: pages by fault only for a while, so that it is midway when stopped
-	lazy_args="--lazy-background-delay 20000"
+	lazy_args="--lazy-background-delay 8000"
 	start_target a $port CRIU_RDMA_TIMEOUT_MS=2000
 	lazy_args=
 	wait_copy a || return 1
