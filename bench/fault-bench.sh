@@ -102,11 +102,11 @@ mkdir -p $out
 work=${TMPDIR:-/tmp}/fault-bench
 runs_tsv=$out/runs.tsv
 floor_tsv=$out/floor.tsv
-echo -e "mtu\ttransport\twindow\trun\tkind\tsamples\tdump_s\trestore_to_done_s\tcpu_total_s\tcpu_serve_s\tbytes\tstats\tcpu_serve_user_s\tcpu_serve_sys_s" > $runs_tsv
+echo -e "mtu\ttransport\twindow\trun\tkind\tsamples\tdump_s\trestore_to_done_s\tcpu_total_s\tcpu_serve_s\tbytes\tstats\tcpu_serve_user_s\tcpu_serve_sys_s\tguest_busy\tguest_softirq" > $runs_tsv
 echo -e "mtu\twhat\tsize\tvalue\tunit" > $floor_tsv
 storm_tsv=$out/storm.tsv
 scan_tsv=$out/scan.tsv
-echo -e "mtu\ttransport\tmode\trun\tmib\trestore_to_done_s\tpull_mib_s\taccesses\tfaults\traced\tfault_p50_us\tfault_p99_us\tstorm_s\tverify_s\tresumed_after_s\tstats" > $storm_tsv
+echo -e "mtu\ttransport\tmode\trun\tmib\trestore_to_done_s\tpull_mib_s\taccesses\tfaults\traced\tfault_p50_us\tfault_p99_us\tstorm_s\tverify_s\tresumed_after_s\tstats\tguest_busy\tguest_softirq" > $storm_tsv
 echo -e "mtu\ttransport\tvariant\trun\tmib\tscan_s\tfaults\tfaults_per_mib\trdma_fault_requests\trestore_to_done_s\tlazy_args\tstats" > $scan_tsv
 echo -e "variant\tlazy_args\treason" > $out/scan-skipped.tsv
 sparse_tsv=$out/sparse.tsv
@@ -187,12 +187,13 @@ migrate() {
 	cpu0=$(cpu_of $criu_pid)
 	( $criu lazy-pages --page-server $rdma --address $ip --port $port -D $img --libdir $plugins \
 		--lazy-fault-around $win --lazy-background-delay $bgdelay $extra -o lazy.log -v$lazy_v
-	  echo $? > $d/lazy-status; now > $d/lazy-end ) &
+	  echo $? > $d/lazy-status; now > $d/lazy-end; head -n 1 /proc/stat > $d/lazy-end-stat ) &
 	# the restore connects to the daemon's socket
 	for _ in $(seq 300); do [ -S $img/lazy-pages.socket ] && break; sleep 0.05; done
 	timeout 120 $criu restore --lazy-pages -D $img -d --libdir $plugins -o restore.log -v$loglevel ||
 		{ log "restore failed"; return 1; }
 	t2=$(now)
+	head -n 1 /proc/stat > $d/restored-stat
 	touch $d/go
 	if [ $kind = storm ] || [ $kind = idle ] || [ $kind = sparse ]; then
 		# the task checks its memory once the last page is in
@@ -238,7 +239,7 @@ migrate() {
 	storm | idle) storm_row ;;
 	scan) scan_row ;;
 	sparse) sparse_row ;;
-	*) echo -e "$mtu\t$tr\t$win\t$run\t$kind\t$n\t$(awk -v a=$t0 -v b=$t1 'BEGIN { printf "%.3f", b - a }')\t$restore_to_done\t$cpu_total\t$cpu_serve\t$bytes\t$stats\t$cpu_serve_user\t$cpu_serve_sys" >> $runs_tsv ;;
+	*) echo -e "$mtu\t$tr\t$win\t$run\t$kind\t$n\t$(awk -v a=$t0 -v b=$t1 'BEGIN { printf "%.3f", b - a }')\t$restore_to_done\t$cpu_total\t$cpu_serve\t$bytes\t$stats\t$cpu_serve_user\t$cpu_serve_sys\t$(guest_cpu)" >> $runs_tsv ;;
 	esac
 	mkdir -p $out/raw/$name
 	cp $d/result $out/raw/$name/
@@ -261,6 +262,17 @@ pct_of() {
 	sort -n $2 | awk -v p=$1 '{ v[NR] = $1 } END { i = int(NR * p / 100) + 1; if (i > NR) i = NR; print v[i] }'
 }
 
+# guest_cpu: the guest's CPUs from the restore to the last page (both vCPUs
+# together): the busy fraction and the softirq part of it (rxe's packet work
+# runs there), from /proc/stat at the two moments; "- -" if one is missing
+guest_cpu() {
+	[ -s $d/restored-stat ] && [ -s $d/lazy-end-stat ] || { echo -e "-\t-"; return; }
+	cat $d/restored-stat $d/lazy-end-stat | awk '{ t = 0; for (i = 2; i <= NF; i++) t += $i
+		idle[NR] = $5 + $6; soft[NR] = $8; tot[NR] = t }
+		END { d = tot[2] - tot[1]; if (d <= 0) { print "-\t-"; exit }
+		printf "%.3f\t%.3f\n", 1 - (idle[2] - idle[1]) / d, (soft[2] - soft[1]) / d }'
+}
+
 # storm_row, scan_row: the line of a fault-storm run (in migrate, whose variables they read)
 storm_row() {
 	local p50=- p99=-
@@ -268,7 +280,7 @@ storm_row() {
 		p50=$(pct_of 50 $d/lat.txt)
 		p99=$(pct_of 99 $d/lat.txt)
 	fi
-	echo -e "$mtu\t$tr\t$kind\t$run\t$size\t$restore_to_done\t$(awk -v s=$size -v t=$restore_to_done 'BEGIN { printf "%.2f", s / t }')\t$(result_val accesses)\t$(result_val faults)\t$(result_val raced)\t$p50\t$p99\t$(result_val storm_s)\t$(result_val verify_s)\t$(awk -v a=$t2 -v b=$(result_val resumed_at) 'BEGIN { printf "%.3f", b - a }')\t$stats" >> $storm_tsv
+	echo -e "$mtu\t$tr\t$kind\t$run\t$size\t$restore_to_done\t$(awk -v s=$size -v t=$restore_to_done 'BEGIN { printf "%.2f", s / t }')\t$(result_val accesses)\t$(result_val faults)\t$(result_val raced)\t$p50\t$p99\t$(result_val storm_s)\t$(result_val verify_s)\t$(awk -v a=$t2 -v b=$(result_val resumed_at) 'BEGIN { printf "%.3f", b - a }')\t$stats\t$(guest_cpu)" >> $storm_tsv
 }
 scan_row() {
 	local f fr=-

@@ -205,6 +205,7 @@ def pull_table(D):
             out.append('')
             out.append(f'{NAME[tr]}, source CPU while serving {int(rows[0]["bytes"]) >> 20} MiB: {u:.2f} s user, '
                        f'{k:.2f} s system.')
+    out += guest_cpu_lines([(NAME[tr], D.rows('pull', tr)) for tr in ('tcp', 'rdma', 'tcp-inflight1', 'rdma-inflight1')])
     if 'tcp' in cpu and 'rdma' in cpu and cpu['tcp'][0] > 0:
         out.append('')
         out.append(f'Source CPU while serving, RDMA / TCP: **{cpu["rdma"][0] / cpu["tcp"][0]:.2f}** '
@@ -256,6 +257,17 @@ def med(rows, key):
     return statistics.median(v) if v else None
 
 
+def guest_cpu_lines(groups):
+    """The guest's CPUs from the restore to the last page, per (name, rows), where measured."""
+    out = []
+    for name, rows in groups:
+        busy, soft = med(rows, 'guest_busy'), med(rows, 'guest_softirq')
+        if busy is not None:
+            out.append(f'- {name}: the guest\'s two vCPUs {busy * 100:.0f} % busy from the restore to the last page, '
+                       f'{(soft or 0) * 100:.0f} % in softirq (rxe\'s packet work runs there)')
+    return ['', 'Guest CPU (medians over runs; /proc/stat at the restore and at the last page):', ''] + out if out else []
+
+
 def storm_table(data):
     path = os.path.join(data, 'storm.tsv')
     rows = read_tsv(path) if os.path.exists(path) else []
@@ -288,6 +300,8 @@ def storm_table(data):
         out.append(f'RDMA / TCP: pull throughput while the task faults **{fmt(ratio(r["st_mibs"], t["st_mibs"]), 2)}**, '
                    f'idle {fmt(ratio(r["idle_mibs"], t["idle_mibs"]), 2)}; fault p50 during the pull '
                    f'**{fmt(ratio(r["p50"], t["p50"]), 2)}**, p99 {fmt(ratio(r["p99"], t["p99"]), 2)}.')
+    out += guest_cpu_lines([(f'{NAME[tr]}, task {mode}', [r for r in rows if r['transport'] == tr and r['mode'] == mode])
+                            for tr in ('tcp', 'rdma', 'rdma-nocap') for mode in ('storm', 'idle')])
     lag = med(rows, 'resumed_after_s')
     if lag is not None:
         out.append('')
