@@ -10,7 +10,7 @@
 #                        [--hold-ms 6000] [--storm-mib 256] [--scan-mib 4]
 #                        [--scan-hold-ms MS] [--scan-variant NAME:ARGS]... [--sparse-mib 64]
 #                        [--windows "1 16"] [--latency-variants "tcp rdma rdma-event rdma-copy"]
-#                        [--log-level 3] [--latency-log-level 2] [--out DIR]
+#                        [--log-level 3] [--latency-log-level 2] [--keep-daemon-log 1] [--out DIR]
 #
 # --mtus changes the netdev's MTU for each pass (rxe then uses IB MTU 1024 /
 # 4096); without it the current MTU is measured.  While faults are timed the
@@ -43,13 +43,15 @@
 # 60-120 us of a 4 KiB fault here, for both transports); the other runs and
 # the dump and restore use --log-level (the sparse pull reads CRIU's info
 # lines).
+# --keep-daemon-log 1 keeps each migration's lazy-pages log with its raw data
+# (to see where CRIU's loop spends a fault's wait, at --log-level 4).
 # --samples 0 skips the latency runs and the floors, --pull-mib 0 the pull,
 # --storm-mib 0, --scan-mib 0 and --sparse-mib 0 their scenario.
 # Needs: build/ (meson + ninja), perftest (ib_read_lat, ib_read_bw), root.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 ip=${CRR_IP:-} dev=rxe0 netdev=eth0 mtus= runs=3 samples=200 mib=64 pull_mib=512 hold_ms=6000 loglevel=3
-lat_loglevel=2
+lat_loglevel=2 keep_daemon_log=0
 storm_mib=256 scan_mib=4 scan_hold_ms= sparse_mib=64
 windows="1 16" lat_variants="tcp rdma rdma-event rdma-copy"
 # the scan's variants, NAME:EXTRA_LAZY_PAGES_ARGS (--scan-variant replaces the list)
@@ -84,6 +86,7 @@ while [ $# -gt 0 ]; do
 		esac ;;
 	--log-level) loglevel=$2 ;;
 	--latency-log-level) lat_loglevel=$2 ;;
+	--keep-daemon-log) keep_daemon_log=$2 ;;
 	--out) out=$2 ;;
 	*) echo "fault-bench: unknown argument $1" >&2; exit 2 ;;
 	esac
@@ -250,6 +253,7 @@ migrate() {
 	# the source's log of a pull shows its export and release times
 	[ $kind = pull ] && cp $img/dump.log $out/raw/$name/
 	[ -f $d/stats ] && cp $d/stats $out/raw/$name/
+	[ "$keep_daemon_log" = 1 ] && cp $img/lazy.log $out/raw/$name/
 	rm -rf $d
 	log "$name: $((SECONDS - began)) s"
 }
