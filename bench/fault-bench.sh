@@ -92,13 +92,11 @@ while [ $# -gt 0 ]; do
 	esac
 	shift 2
 done
-[ -n "$ip" ] || { echo "fault-bench: --ip ADDR (an address of the RDMA device) is required" >&2; exit 2; }
 criu=$top/build/criu
 plugins=$top/build/plugin
 tools=$top/build/bench
-for f in $criu $plugins/criu-rdma.so $tools/fault-lat $tools/fault-storm $tools/uffd-rtt $tools/tcp-rtt; do
-	[ -e $f ] || { echo "fault-bench: $f missing: build first (meson setup build && ninja -C build)" >&2; exit 1; }
-done
+. "$top/bench/lib.sh"
+bench_require fault-bench "$ip" $criu $plugins/criu-rdma.so $tools/fault-lat $tools/fault-storm $tools/uffd-rtt $tools/tcp-rtt
 command -v ib_read_lat > /dev/null || { echo "fault-bench: perftest (ib_read_lat) is not installed" >&2; exit 1; }
 mkdir -p $out
 # images and workload files stay local (not on a network file system)

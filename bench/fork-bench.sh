@@ -33,13 +33,11 @@ while [ $# -gt 0 ]; do
 	esac
 	shift 2
 done
-[ -n "$ip" ] || { echo "fork-bench: --ip ADDR (an address of the RDMA device) is required" >&2; exit 2; }
 criu=$top/build/criu
 plugins=$top/build/plugin
 workload=$top/build/test/tools/lazy-pattern
-for f in $criu $plugins/criu-rdma.so $workload; do
-	[ -e $f ] || { echo "fork-bench: $f missing: build first (meson setup build && ninja -C build)" >&2; exit 1; }
-done
+. "$top/bench/lib.sh"
+bench_require fork-bench "$ip" $criu $plugins/criu-rdma.so $workload
 nmax=$(echo $ns | tr ' ' '\n' | sort -n | tail -n 1)
 mkdir -p $out
 work=${TMPDIR:-/tmp}/fork-bench

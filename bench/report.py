@@ -480,13 +480,17 @@ def cdf_plot(D, mtu, plot_dir):
             for i, x in enumerate(s):
                 f.write(f'{x} {(i + 1) / len(s)}\n')
             f.write('\n\n')
-    png = os.path.join(plot_dir, f'cdf-mtu{mtu}.png')
     plots = ', '.join(f"'{dat}' index {i} with lines lw 2 title '{name}'" for i, (name, _) in enumerate(series))
-    script = (f"set terminal pngcairo size 900,560 font ',11'\nset output '{png}'\n"
-              f"set title 'Page fault latency seen by the restored task, Soft-RoCE, MTU {mtu}'\n"
-              "set logscale x\nset xlabel 'latency (µs, log scale)'\nset ylabel 'fraction of faults'\n"
-              "set key bottom right\nset grid\n"
-              f"plot {plots}\n")
+    return gnuplot_png(os.path.join(plot_dir, f'cdf-mtu{mtu}.png'),
+                       f'Page fault latency seen by the restored task, Soft-RoCE, MTU {mtu}',
+                       "set logscale x\nset xlabel 'latency (µs, log scale)'\nset ylabel 'fraction of faults'\n"
+                       "set key bottom right\n", plots)
+
+
+def gnuplot_png(png, title, settings, plots):
+    """Draws @plots (gnuplot's plot arguments) into @png with @title and @settings; its file name."""
+    script = (f"set terminal pngcairo size 900,560 font ',11'\nset output '{png}'\nset title '{title}'\n"
+              f"{settings}set grid\nplot {plots}\n")
     subprocess.run(['gnuplot'], input=script.encode(), check=True)
     return os.path.basename(png)
 
@@ -564,17 +568,12 @@ def fork_plot(data, plot_dir):
             for n in sorted(n for t, n in M if t == tr):
                 f.write(f'{n} {M[(tr, n)][key]}\n')
             f.write('\n\n')
-    png = os.path.join(plot_dir, 'fork.png')
     plots = ', '.join(f"'{dat}' index {i} with linespoints lw 2 title '{name}'"
                       for i, (_, _, name) in enumerate(series))
     mib = next(iter(M.values()))['mib']
-    script = (f"set terminal pngcairo size 900,560 font ',11'\nset output '{png}'\n"
-              f"set title 'Remote fork: N copies of a {mib} MiB process, Soft-RoCE guest'\n"
-              "set xlabel 'copies (N)'\nset ylabel 'seconds from the freeze'\nset key top left\nset grid\n"
-              "set xtics (1, 2, 4, 8)\n"
-              f"plot {plots}\n")
-    subprocess.run(['gnuplot'], input=script.encode(), check=True)
-    return os.path.basename(png)
+    return gnuplot_png(os.path.join(plot_dir, 'fork.png'), f'Remote fork: N copies of a {mib} MiB process, Soft-RoCE guest',
+                       "set xlabel 'copies (N)'\nset ylabel 'seconds from the freeze'\nset key top left\n"
+                       "set xtics (1, 2, 4, 8)\n", plots)
 
 
 def text_of(path):
