@@ -10,7 +10,8 @@
 #                        [--hold-ms 6000] [--storm-mib 256] [--scan-mib 4]
 #                        [--scan-hold-ms MS] [--scan-variant NAME:ARGS]... [--sparse-mib 64]
 #                        [--windows "1 16"] [--latency-variants "tcp rdma rdma-event rdma-copy"]
-#                        [--log-level 3] [--latency-log-level 2] [--keep-daemon-log 1] [--out DIR]
+#                        [--log-level 3] [--latency-log-level 2] [--keep-daemon-log 1]
+#                        [--storm-variants "tcp rdma rdma-nocap rdma-nofirst"] [--out DIR]
 #
 # --mtus changes the netdev's MTU for each pass (rxe then uses IB MTU 1024 /
 # 4096); without it the current MTU is measured.  While faults are timed the
@@ -51,7 +52,7 @@
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 ip=${CRR_IP:-} dev=rxe0 netdev=eth0 mtus= runs=3 samples=200 mib=64 pull_mib=512 hold_ms=6000 loglevel=3
-lat_loglevel=2 keep_daemon_log=0
+lat_loglevel=2 keep_daemon_log=0 storm_variants="tcp rdma rdma-nocap rdma-nofirst"
 storm_mib=256 scan_mib=4 scan_hold_ms= sparse_mib=64
 windows="1 16" lat_variants="tcp rdma rdma-event rdma-copy"
 # the scan's variants, NAME:EXTRA_LAZY_PAGES_ARGS (--scan-variant replaces the list)
@@ -87,6 +88,7 @@ while [ $# -gt 0 ]; do
 	--log-level) loglevel=$2 ;;
 	--latency-log-level) lat_loglevel=$2 ;;
 	--keep-daemon-log) keep_daemon_log=$2 ;;
+	--storm-variants) storm_variants=$2 ;;
 	--out) out=$2 ;;
 	*) echo "fault-bench: unknown argument $1" >&2; exit 2 ;;
 	esac
@@ -143,7 +145,7 @@ migrate() {
 	export CRIU_RDMA_STATS=$d/stats
 	# a variant switches one mechanism off against the defaults (the A/B)
 	unset CRIU_RDMA_FAULT_SPIN_US CRIU_RDMA_ONE_COPY CRIU_RDMA_FAULT_BG_CAP CRIU_RDMA_FAULT_SPIN_IDLE_US \
-		CRIU_RDMA_CQ_ARM_LAZY
+		CRIU_RDMA_CQ_ARM_LAZY CRIU_RDMA_FAULT_FIRST
 	case $tr in
 	rdma-event) export CRIU_RDMA_FAULT_SPIN_US=0 ;;
 	# the fault path's two switches of 2026-11-28, apart and together (the defaults before)
@@ -154,6 +156,7 @@ migrate() {
 	*-quiet) lazy_v=2 ;;
 	rdma-copy) export CRIU_RDMA_ONE_COPY=0 ;;
 	rdma-nocap) export CRIU_RDMA_FAULT_BG_CAP=65536 ;;
+	rdma-nofirst) export CRIU_RDMA_FAULT_FIRST=0 ;;
 	*-inflight1) extra="--lazy-pages-inflight 1" ;;
 	*-ranges1) extra="--lazy-request-ranges 1" ;;
 	esac
@@ -364,10 +367,11 @@ done
 start=$SECONDS
 for run in $(seq $runs); do
 	[ "$storm_mib" -gt 0 ] || break
-	# (rdma-nocap: no cap on background READs while faults wait; storm only)
-	for tr in tcp rdma rdma-nocap; do
+	# (rdma-nocap: no cap on background READs while faults wait; rdma-nofirst:
+	# READs reaped together go to CRIU in completion order; variants: storm only)
+	for tr in $storm_variants; do
 		for mode in storm idle; do
-			[ $tr = rdma-nocap ] && [ $mode = idle ] && continue
+			[ $tr != tcp ] && [ $tr != rdma ] && [ $mode = idle ] && continue
 			log "fault storm, $storm_mib MiB, run $run: $tr, task $mode"
 			migrate $tr 1 $storm_mib 0 0 0 0 storm-$mtu-$tr-$mode-$run $mode ||
 				{ log "FAILED: storm $tr $mode run $run"; keep_logs storm-$mtu-$tr-$mode-$run; exit 1; }

@@ -361,6 +361,11 @@ bool fq_busy(const struct fetch_queue *q)
 	return q->fault_q || q->pf_q || q->bg_q || q->busy_slots;
 }
 
+bool fq_slot_is_fault(const struct fetch_queue *q, unsigned int slot)
+{
+	return slot >= q->nr_bg && slot < q->nr_slots && q->slots[slot].req && !q->slots[slot].prefetch;
+}
+
 /*
  * With no background READ in flight or queued, the fault's READ is the
  * only work of the device and of this daemon: poll until it is in (up to

@@ -156,6 +156,8 @@ int fq_kick(struct fetch_queue *q);
 bool fq_faults_pending(const struct fetch_queue *q);
 /* Anything is queued or in flight. */
 bool fq_busy(const struct fetch_queue *q);
+/* READ slot @slot holds a fault's READ (not a prefetch's, not the background's). */
+bool fq_slot_is_fault(const struct fetch_queue *q, unsigned int slot);
 
 /* How a fault polls for its READ (seconds; see fq_spin_budget). */
 struct fq_spin {

@@ -26,6 +26,7 @@ struct rdma_cfg {
 	bool fault_spin_adaptive; /* target: ... or twice its recent READ time, if shorter */
 	int fault_spin_idle_us;	  /* target: ... or, no background READ about, until it is in (this long at most) */
 	bool cq_arm_lazy;	  /* target: completion events only while READs are in flight in CRIU's loop */
+	bool fault_first;	  /* target: of READs reaped together, the fault lane's go to CRIU first */
 	int fault_bg_cap;	  /* target: background READs in flight while a fault waits */
 	int fault_bg_hold_ms;	  /* target: ... and this long after the last fault */
 	bool one_copy;		  /* target: CRIU copies pages from where the READs put them */

@@ -422,9 +422,13 @@ static void test_routing(void)
 	CHECK(read_is(g, false, VA_D + PAGE, RK_D, 2 * PAGE));
 	CHECK(fp.r[g].slot < 2);
 	CHECK(cr.nr_done == 0);
+	/* what the target hands CRIU first when both complete together */
+	CHECK(fq_slot_is_fault(&q, fp.r[f1].slot) && !fq_slot_is_fault(&q, fp.r[g].slot));
+	CHECK(!fq_slot_is_fault(&q, 4) && !fq_slot_is_fault(&q, UINT_MAX));
 
 	/* the background request completes first: the fault is still pending */
 	CHECK(land(&q, g, true) == 0);
+	CHECK(fq_slot_is_fault(&q, fp.r[f1].slot));
 	CHECK(cr.nr_done == 1 && cr.d[0].img_id == T2 && cr.d[0].vaddr == VA_D + PAGE && cr.d[0].nr_pages == 2);
 	CHECK(fq_busy(&q) && fq_faults_pending(&q));
 
@@ -440,6 +444,8 @@ static void test_routing(void)
 	CHECK(fq_busy(&q) && fq_faults_pending(&q));
 	CHECK(land(&q, f2, true) == 0);
 	CHECK(cr.nr_done == 3 && cr.d[2].vaddr == VA_B);
+	/* a free slot holds no fault */
+	CHECK(!fq_slot_is_fault(&q, fp.r[f1].slot) && !fq_slot_is_fault(&q, fp.r[f2].slot));
 	CHECK(!fq_busy(&q) && !fq_faults_pending(&q));
 	CHECK(q.reads == 3);
 	CHECK(not_done(false) == 0);
@@ -1224,6 +1230,9 @@ static void test_prefetch(void)
 	CHECK(submit(&q, T2, VA_D, 1, true) == 0 && submit(&q, T2, VA_D + PAGE, 1, true) == 0);
 	CHECK(submit(&q, T2, VA_D + 2 * PAGE, 1, true) == 0 && submit(&q, T2, VA_D + 3 * PAGE, 1, true) == 0);
 	CHECK(fp.nr == 5 && fp.r[2].lane && fp.r[4].lane && fq_faults_pending(&q));
+	/* on the lane, but a prefetch is no fault: it does not go to CRIU ahead of the background */
+	CHECK(!fq_slot_is_fault(&q, fp.r[0].slot) && fq_slot_is_fault(&q, fp.r[2].slot));
+	CHECK(!fq_slot_is_fault(&q, fp.r[1].slot));
 	/* the prefetch READ lands: the lane slot goes to the waiting fault, not to the prefetch */
 	CHECK(land(&q, 0, true) == 0);
 	CHECK(fp.nr == 6 && read_is(5, true, VA_D + 3 * PAGE, RK_D, PAGE));

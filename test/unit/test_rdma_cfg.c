@@ -25,6 +25,7 @@ static const char *const names[] = {
 	"CRIU_RDMA_FAULT_SPIN_ADAPTIVE",
 	"CRIU_RDMA_FAULT_SPIN_IDLE_US",
 	"CRIU_RDMA_CQ_ARM_LAZY",
+	"CRIU_RDMA_FAULT_FIRST",
 	"CRIU_RDMA_FAULT_BG_CAP",
 	"CRIU_RDMA_FAULT_BG_HOLD_MS",
 	"CRIU_RDMA_ONE_COPY",
@@ -138,6 +139,7 @@ static void test_defaults(void)
 	CHECK(logged("param CRIU_RDMA_FAULT_SPIN_ADAPTIVE=1\n"));
 	CHECK(logged("param CRIU_RDMA_FAULT_SPIN_IDLE_US=10000\n"));
 	CHECK(logged("param CRIU_RDMA_CQ_ARM_LAZY=1\n"));
+	CHECK(logged("param CRIU_RDMA_FAULT_FIRST=1\n"));
 	CHECK(logged("param CRIU_RDMA_FAULT_BG_CAP=2\n"));
 	CHECK(logged("param CRIU_RDMA_FAULT_BG_HOLD_MS=20\n"));
 	CHECK(logged("param CRIU_RDMA_ONE_COPY=1\n"));
@@ -157,7 +159,7 @@ static void test_defaults(void)
 	CHECK(load(&cfg) == 0);
 	CHECK(cfg.timeout_ms == 10000 && cfg.accept_timeout_ms == 600000 && cfg.read_size == 262144);
 	CHECK(cfg.fault_spin_us == 1000 && cfg.zero_copy && !cfg.refuse_zero_copy && cfg.one_copy);
-	CHECK(cfg.fault_spin_idle_us == 10000 && cfg.cq_arm_lazy);
+	CHECK(cfg.fault_spin_idle_us == 10000 && cfg.cq_arm_lazy && cfg.fault_first);
 	CHECK(cfg.netns == NULL && cfg.secret == NULL && cfg.stats == NULL && cfg.source_stats == NULL);
 	CHECK(cfg.fake_version == 0 && cfg.fake_page_size == 0 && cfg.fail == RCONN_FAIL_NONE);
 }
@@ -304,12 +306,14 @@ static void test_bools(void)
 	CHECK(load_with("CRIU_RDMA_ONE_COPY", "0", &cfg) == 0 && cfg.one_copy == false);
 	CHECK(load_with("CRIU_RDMA_FAULT_SPIN_ADAPTIVE", "0", &cfg) == 0 && !cfg.fault_spin_adaptive);
 	CHECK(load_with("CRIU_RDMA_CQ_ARM_LAZY", "0", &cfg) == 0 && !cfg.cq_arm_lazy);
+	CHECK(load_with("CRIU_RDMA_FAULT_FIRST", "0", &cfg) == 0 && !cfg.fault_first);
 	CHECK(cfg.zero_copy == true);
 	CHECK(load_with("CRIU_RDMA_TEST_REFUSE_ZERO_COPY", "0", &cfg) == 0 && cfg.refuse_zero_copy == false);
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		CHECK(refused("CRIU_RDMA_ZERO_COPY", bad[i]));
 		CHECK(refused("CRIU_RDMA_TEST_REFUSE_ZERO_COPY", bad[i]));
 		CHECK(refused("CRIU_RDMA_CQ_ARM_LAZY", bad[i]));
+		CHECK(refused("CRIU_RDMA_FAULT_FIRST", bad[i]));
 	}
 }
 
