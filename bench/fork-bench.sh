@@ -117,7 +117,7 @@ finish() {
 check() {
 	local d=$1 n=$2
 	touch $d/check
-	for _ in $(seq 1200); do [ "$(ls $d/result-* 2> /dev/null | wc -l)" -ge $((n + 0)) ] && break; sleep 0.1; done
+	for _ in $(seq 1200); do [ "$(ls $d/result-* 2> /dev/null | wc -l)" -ge $n ] && break; sleep 0.1; done
 	ok=$(cat $d/result-* 2> /dev/null | grep -c "^OK $((mib * 256)) pages")
 	[ "$ok" = $n ] || { log "$ok of $n copies read back every page: $(cat $d/result-* 2> /dev/null)"; return 1; }
 	for _ in $(seq 1200); do [ -s $d/dump.rusage ] && break; sleep 0.1; done
