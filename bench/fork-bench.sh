@@ -94,23 +94,26 @@ start_target() {
 	  echo $? > $w/restore-status; now > $w/restore-end ) &
 }
 
+# last_end DIR STEP TRIES TARGETS...: waits (TRIES x 50 ms at most) for each
+# target's STEP (restore, lazy), which must have succeeded (its log is
+# STEP.log); prints the latest of their end times
+last_end() {
+	local d=$1 step=$2 tries=$3 t latest=0
+	shift 3
+	for t in "$@"; do
+		for _ in $(seq $tries); do [ -f $d/$t/$step-status ] && break; sleep 0.05; done
+		[ "$(cat $d/$t/$step-status 2> /dev/null)" = 0 ] ||
+			{ log "$step of $t failed"; tail -n 20 $d/$t/$step.log >&2; return 1; }
+		latest=$(awk -v a=$latest -v b=$(cat $d/$t/$step-end) 'BEGIN { printf "%.6f", (b > a ? b : a) }')
+	done
+	echo $latest
+}
+
 # finish DIR TARGETS...: waits for the targets' restores and daemons; sets t_run t_all
 finish() {
-	local d=$1 t
+	local d=$1
 	shift
-	t_run=0 t_all=0
-	for t in "$@"; do
-		for _ in $(seq 3000); do [ -f $d/$t/restore-status ] && break; sleep 0.05; done
-		[ "$(cat $d/$t/restore-status 2> /dev/null)" = 0 ] ||
-			{ log "restore $t failed"; tail -n 20 $d/$t/restore.log >&2; return 1; }
-		t_run=$(awk -v a=$t_run -v b=$(cat $d/$t/restore-end) 'BEGIN { printf "%.6f", (b > a ? b : a) }')
-	done
-	for t in "$@"; do
-		for _ in $(seq 12000); do [ -f $d/$t/lazy-status ] && break; sleep 0.05; done
-		[ "$(cat $d/$t/lazy-status 2> /dev/null)" = 0 ] ||
-			{ log "lazy-pages $t failed"; tail -n 20 $d/$t/lazy.log >&2; return 1; }
-		t_all=$(awk -v a=$t_all -v b=$(cat $d/$t/lazy-end) 'BEGIN { printf "%.6f", (b > a ? b : a) }')
-	done
+	t_run=$(last_end $d restore 3000 "$@") && t_all=$(last_end $d lazy 12000 "$@")
 }
 
 # check DIR N: every copy reads back every page (then exits), the dump ended well; sets cpu hwm ok
