@@ -73,7 +73,7 @@ refused_handshake() {
 		-D $d/img --libdir $plugins -o lazy.log -v4 &
 	lazy=$!
 	wait_socket $d/img $lazy
-	# the daemon connects to the source once the restore hands it the tasks
+	# the daemon connects to the source as soon as it is ready, the restore meanwhile
 	$criu restore --lazy-pages -D $d/img -d --libdir $plugins -o restore.log -v4
 	timeout 60 tail --pid=$lazy -f /dev/null || fail "target hung on: $what"
 	wait $lazy && fail "lazy-pages accepted a peer whose $what"

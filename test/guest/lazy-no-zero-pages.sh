@@ -8,7 +8,10 @@
 #  B. TCP, mid-pull: the target's lazy-pages daemon is SIGKILLed (it cannot
 #     clean up) -> its guard kills the restored task; the source, which has
 #     served the target, kills its frozen tree instead of resuming it;
-#  C. RDMA, mid-pull: the same as B over the RDMA transport.
+#  C. RDMA, mid-pull: the same as B over the RDMA transport;
+#  D. RDMA, the source unreachable: the daemon (which connects while the
+#     restore runs) gives up only after the restore is done and the task
+#     waits on its first faults -> its guard kills the restored task.
 # Without the guard the restored task reads zeros and reports FAIL; without
 # the dump's rule the source tree runs on.
 set -u
@@ -102,10 +105,71 @@ run_case() {
 	echo "case $name done"
 }
 
+# run_unreachable NAME PORT: the daemon is sent to an address nobody answers
+# (its attempt ends after CRIU_RDMA_TIMEOUT_MS), the source serves elsewhere.
+# The restore does not wait for the daemon: it hands its task over, is done
+# and the task runs into its first fault while the daemon still tries.  (The
+# workload runs without rseq: glibc registers an rseq area in the TLS, a lazy
+# page the restorer writes, which would make the restore itself wait.)  When
+# the daemon gives up, the task it was handed must be killed: not left to
+# read zeros once the daemon's userfaultfds go.
+run_unreachable() {
+	local name=$1 port=$2 d pid dump lazy restore restored rc dead=${CRR_IP%.*}.99
+	d=$(mktemp -d /tmp/nozero.XXXXXX)
+	mkdir $d/img
+	GLIBC_TUNABLES=glibc.pthread.rseq=0 unshare -p -f setsid $top/build/test/tools/lazy-pattern $d 16 \
+		< /dev/null > $d/workload.log 2>&1 &
+	for _ in $(seq 300); do [ -f $d/ready ] && break; sleep 0.1; done
+	pid=$(pgrep -f "^$top/build/test/tools/lazy-pattern $d" | head -n 1)
+	$criu dump -t $pid -D $d/img --lazy-pages --rdma --address $CRR_IP --port $port --libdir $plugins \
+		-o dump.log -v4 &
+	dump=$!
+	wait_log $d/img/dump.log "MiB zero-copy from" || fail "$name: dump did not serve"
+	CRIU_RDMA_TIMEOUT_MS=20000 $criu lazy-pages --page-server --rdma --address $dead --port $port \
+		-D $d/img --libdir $plugins -o lazy.log -v4 &
+	lazy=$!
+	for _ in $(seq 300); do [ -S $d/img/lazy-pages.socket ] && break; sleep 0.1; done
+	python3 $top/test/tools/subreap.py $d/reaped $criu restore --lazy-pages -D $d/img -d \
+		--pidfile $d/restored.pid --libdir $plugins -o restore.log -v4 &
+	restore=$!
+	wait_log $d/img/restore.log "Restore finished successfully\|Restoring FAILED"
+	grep -q "Restore finished successfully" $d/img/restore.log || fail "$name: the restore failed"
+	# the case needs the order: the restore done, the task faulting, the daemon's failure after
+	kill -0 $lazy 2> /dev/null || fail "$name: the daemon gave up before the restore was done; the case proves nothing"
+	touch $d/check
+	sleep 1
+	[ -f $d/result ] && fail "$name: the task read its memory before the daemon gave up; the case proves nothing"
+	timeout 60 tail --pid=$lazy -f /dev/null || fail "$name: the target daemon hangs"
+	wait $lazy && fail "$name: the target daemon claims success"
+	grep -a "no RDMA route\|cannot connect\|killing it" $d/img/lazy.log | head -3
+	timeout 60 tail --pid=$restore -f /dev/null || fail "$name: the restore (or its task) hangs"
+	wait $restore
+	rc=$?
+	restored=$(cat $d/restored.pid 2> /dev/null)
+	echo "$name: restore exit status $rc, restored task '${restored}', reaped: $(tr '\n' ' ' < $d/reaped)"
+	grep -a "Error" $d/img/restore.log | head -3
+	if [ -f $d/result ]; then
+		cat $d/result
+		grep -q ^FAIL $d/result && fail "$name: the restored task read memory that never arrived"
+		grep -q ^OK $d/result && fail "$name: the restored task ran to the end without its pages"
+	fi
+	[ -n "$restored" ] && grep -q "^$restored signal 9$" $d/reaped ||
+		fail "$name: the restored task was not killed but ended otherwise"
+	grep -q "still misses lazy pages .*killing it" $d/img/lazy.log || fail "$name: no message naming the killed task"
+	for p in $(pgrep -f "^$top/build/test/tools/lazy-pattern $d"); do
+		[ "$p" = "$pid" ] || fail "$name: a restored copy still runs ($p, $(state $p))"
+	done
+	kill -9 $dump $pid 2>/dev/null
+	sleep 0.5
+	pgrep -a -f "criu (dump|lazy-pages|restore)" && fail "$name: a CRIU process is left"
+	echo "case $name done"
+}
+
 # only faults fetch pages here: the task is part-way through its memory when the kill comes
 run_case tcp-source-killed tcp source 7580 64 600000
 # the background pull runs (256 MiB: seconds of it) while the task reads
 run_case tcp-target-killed tcp target 7581 256
 run_case rdma-target-killed rdma target 7582 256
+run_unreachable rdma-source-unreachable 7583
 
 [ $failed -eq 0 ] && echo "PASS: no zero pages, no second copy" || exit 1

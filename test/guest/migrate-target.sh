@@ -38,7 +38,7 @@ for _ in $(seq 600); do [ -S $work/lazy-pages.socket ] && break; sleep 0.1; done
 start=$(date +%s.%N)
 $criu restore --lazy-pages -D $shared/img -W $work -d -o restore.log -v4 || {
 	echo "FAIL: restore"; tail -n 20 $work/restore.log; grep -a "rdma\|Error" $work/lazy.log | tail -n 40; exit 1; }
-# (the daemon connects once the restore hands it the tasks)
+# (the daemon connects as soon as it is ready, while the restore runs)
 for _ in $(seq 300); do grep -q "connected and authenticated" $work/lazy.log && break; sleep 0.1; done
 grep "trying the source at\|connected and authenticated" $work/lazy.log | sed 's/^([0-9. ]*) /target: /'
 grep -q "trying the source at $first:7500 (1 of" $work/lazy.log || { echo "FAIL: did not try $first first"; exit 1; }
