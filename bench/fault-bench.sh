@@ -11,7 +11,7 @@
 #                        [--scan-hold-ms MS] [--scan-variant NAME:ARGS]... [--sparse-mib 64]
 #                        [--windows "1 16"] [--latency-variants "tcp rdma rdma-event rdma-copy"]
 #                        [--log-level 3] [--latency-log-level 2] [--keep-daemon-log 1]
-#                        [--storm-variants "tcp rdma rdma-nocap rdma-nofirst"] [--out DIR]
+#                        [--storm-variants "tcp rdma rdma-nocap rdma-nofirst rdma-nopace"] [--out DIR]
 #
 # --mtus changes the netdev's MTU for each pass (rxe then uses IB MTU 1024 /
 # 4096); without it the current MTU is measured.  While faults are timed the
@@ -52,7 +52,7 @@
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 ip=${CRR_IP:-} dev=rxe0 netdev=eth0 mtus= runs=3 samples=200 mib=64 pull_mib=512 hold_ms=6000 loglevel=3
-lat_loglevel=2 keep_daemon_log=0 storm_variants="tcp rdma rdma-nocap rdma-nofirst"
+lat_loglevel=2 keep_daemon_log=0 storm_variants="tcp rdma rdma-nocap rdma-nofirst rdma-nopace"
 storm_mib=256 scan_mib=4 scan_hold_ms= sparse_mib=64
 windows="1 16" lat_variants="tcp rdma rdma-event rdma-copy"
 # the scan's variants, NAME:EXTRA_LAZY_PAGES_ARGS (--scan-variant replaces the list)
@@ -145,7 +145,7 @@ migrate() {
 	export CRIU_RDMA_STATS=$d/stats
 	# a variant switches one mechanism off against the defaults (the A/B)
 	unset CRIU_RDMA_FAULT_SPIN_US CRIU_RDMA_ONE_COPY CRIU_RDMA_FAULT_BG_CAP CRIU_RDMA_FAULT_SPIN_IDLE_US \
-		CRIU_RDMA_CQ_ARM_LAZY CRIU_RDMA_FAULT_FIRST
+		CRIU_RDMA_CQ_ARM_LAZY CRIU_RDMA_FAULT_FIRST CRIU_RDMA_BG_PER_ROUND
 	case $tr in
 	rdma-event) export CRIU_RDMA_FAULT_SPIN_US=0 ;;
 	# the fault path's two switches of 2026-11-28, apart and together (the defaults before)
@@ -157,6 +157,7 @@ migrate() {
 	rdma-copy) export CRIU_RDMA_ONE_COPY=0 ;;
 	rdma-nocap) export CRIU_RDMA_FAULT_BG_CAP=65536 ;;
 	rdma-nofirst) export CRIU_RDMA_FAULT_FIRST=0 ;;
+	rdma-nopace) export CRIU_RDMA_BG_PER_ROUND=0 ;;
 	*-inflight1) extra="--lazy-pages-inflight 1" ;;
 	*-ranges1) extra="--lazy-request-ranges 1" ;;
 	esac
@@ -368,7 +369,8 @@ start=$SECONDS
 for run in $(seq $runs); do
 	[ "$storm_mib" -gt 0 ] || break
 	# (rdma-nocap: no cap on background READs while faults wait; rdma-nofirst:
-	# READs reaped together go to CRIU in completion order; variants: storm only)
+	# READs reaped together go to CRIU in completion order; rdma-nopace: every
+	# background request to CRIU as soon as its READs are in; variants: storm only)
 	for tr in $storm_variants; do
 		for mode in storm idle; do
 			[ $tr != tcp ] && [ $tr != rdma ] && [ $mode = idle ] && continue

@@ -24,6 +24,7 @@ int fq_init(struct fetch_queue *q, const struct fq_setup *s)
 	q->one_copy = s->one_copy;
 	q->nr_stage = s->nr_stage < FQ_MAX_STAGE ? s->nr_stage : FQ_MAX_STAGE;
 	q->stage_size = q->nr_stage ? s->stage_size : 0;
+	q->bg_per_round = s->bg_per_round;
 	q->slots = calloc(q->nr_slots, sizeof(*q->slots));
 	if (!q->slots || posix_memalign((void **)&q->pool, (size_t)q->page, fq_pool_size(q))) {
 		pr_err("no memory for %u READ slots of %u KiB and %u staging buffers of %u KiB\n", q->nr_slots,
@@ -100,6 +101,15 @@ void fq_fini(struct fetch_queue *q)
 {
 	unsigned int s;
 
+	/* ready: in no slot but the one it may hold */
+	while (q->ready_q) {
+		struct fetch_req *r = q->ready_q;
+
+		q->ready_q = r->next;
+		if (r->held_slot >= 0)
+			q->slots[r->held_slot].req = NULL;
+		req_free(q, r);
+	}
 	/* in flight: a request may hold several slots; free it with its first */
 	for (s = 0; q->slots && s < q->nr_slots; s++) {
 		struct fetch_req *r = q->slots[s].req;
@@ -211,7 +221,8 @@ static int post_queued(struct fetch_queue *q)
 			return -1;
 	if (q->bg_cap_fault < bg_max && (fq_faults_pending(q) || q->now() - q->last_fault < q->bg_hold))
 		bg_max = q->bg_cap_fault;
-	while (q->bg_q && q->busy_bg < bg_max) {
+	/* a slot that holds a ready request's pages has no READ in flight, but is taken */
+	while (q->bg_q && q->busy_bg - q->bg_held < bg_max && q->busy_bg < q->nr_bg) {
 		ret = post_one(q, q->bg_q, &q->bg_q);
 		if (ret < 0)
 			return -1;
@@ -254,6 +265,7 @@ int fq_submit(struct fetch_queue *q, unsigned long img_id, unsigned long vaddr, 
 		.fault = kind != FQ_BACKGROUND,
 		.prefetch = kind == FQ_PREFETCH,
 		.stage_idx = -1,
+		.held_slot = -1,
 		.len = nr_pages * q->page,
 		.times.start = q->now(),
 	};
@@ -310,6 +322,9 @@ static int complete(struct fetch_queue *q, struct fetch_req *r, uint8_t *data)
 
 static void slot_free(struct fetch_queue *q, struct fq_slot *s)
 {
+	if (s->held)
+		q->bg_held--;
+	s->held = false;
 	s->req = NULL;
 	q->busy_slots--;
 	if (s - q->slots < q->nr_bg)
@@ -318,12 +333,31 @@ static void slot_free(struct fetch_queue *q, struct fq_slot *s)
 		q->busy_pf--;
 }
 
+/* Background request @r has every READ in: it waits for fq_hand_over(), a request of one READ in its slot. */
+static void make_ready(struct fetch_queue *q, struct fetch_req *r, struct fq_slot *s)
+{
+	r->data = r->stage ?: slot_mem(q, (unsigned int)(s - q->slots));
+	if (r->stage) {
+		slot_free(q, s);
+	} else {
+		r->held_slot = (int)(s - q->slots);
+		s->held = true;
+		q->bg_held++;
+	}
+	r->next = NULL;
+	if (q->ready_q)
+		q->ready_tail->next = r;
+	else
+		q->ready_q = r;
+	q->ready_tail = r;
+}
+
 int fq_read_done(struct fetch_queue *q, unsigned int slot, bool ok)
 {
 	struct fq_slot *s;
 	struct fetch_req *r;
 
-	if (slot >= q->nr_slots || !q->slots[slot].req) {
+	if (slot >= q->nr_slots || !q->slots[slot].req || q->slots[slot].held) {
 		pr_err("completion for READ slot %u, which holds no READ\n", slot);
 		return -1;
 	}
@@ -338,15 +372,17 @@ int fq_read_done(struct fetch_queue *q, unsigned int slot, bool ok)
 		memcpy(r->stage + s->off, slot_mem(q, slot), s->len);
 		q->copied_bytes += s->len;
 	}
-	if (--r->reads_left == 0 && r->next_off == r->len) {
+	if (--r->reads_left || r->next_off != r->len) {
+		slot_free(q, s);
+	} else if (!r->fault && q->bg_per_round) {
+		make_ready(q, r, s);
+	} else {
 		/* a request of one READ is handed over in its slot: free it after */
 		int ret = complete(q, r, r->stage ?: slot_mem(q, slot));
 
 		slot_free(q, s);
 		if (ret)
 			return -1;
-	} else {
-		slot_free(q, s);
 	}
 	return dispatch(q);
 }
@@ -358,7 +394,36 @@ bool fq_faults_pending(const struct fetch_queue *q)
 
 bool fq_busy(const struct fetch_queue *q)
 {
-	return q->fault_q || q->pf_q || q->bg_q || q->busy_slots;
+	return q->fault_q || q->pf_q || q->bg_q || q->busy_slots || q->ready_q;
+}
+
+bool fq_ready(const struct fetch_queue *q)
+{
+	return q->ready_q;
+}
+
+int fq_hand_over(struct fetch_queue *q, bool all)
+{
+	int n = 0, freed = 0;
+
+	while (q->ready_q && (all || (unsigned int)n < q->bg_per_round)) {
+		struct fetch_req *r = q->ready_q;
+		int slot = r->held_slot, ret;
+
+		q->ready_q = r->next;
+		ret = complete(q, r, r->data);
+		if (slot >= 0) {
+			slot_free(q, &q->slots[slot]);
+			freed++;
+		}
+		if (ret)
+			return -1;
+		n++;
+	}
+	/* a slot given back may take a queued READ */
+	if (freed && dispatch(q))
+		return -1;
+	return n;
 }
 
 bool fq_slot_is_fault(const struct fetch_queue *q, unsigned int slot)
@@ -383,7 +448,7 @@ double fq_spin_budget(const struct fetch_queue *q, const struct fq_spin *sp)
 
 	if (sp->max <= 0)
 		return 0;
-	if (sp->idle > 0 && !q->bg_q && !q->busy_bg)
+	if (sp->idle > 0 && !q->bg_q && q->busy_bg == q->bg_held)
 		return sp->idle;
 	if (!sp->adaptive || b <= 0)
 		return sp->max;
@@ -411,7 +476,8 @@ void fq_pause(struct fetch_queue *q)
 		struct fetch_req *r = q->slots[s].req;
 		bool queued;
 
-		if (!r)
+		/* a ready request's pages are in: they stay for CRIU */
+		if (!r || q->slots[s].held)
 			continue;
 		for (t = s; t < q->nr_slots; t++)
 			if (q->slots[t].req == r)
@@ -423,7 +489,8 @@ void fq_pause(struct fetch_queue *q)
 		if (!queued)
 			push_front(q, r);
 	}
-	q->busy_slots = q->busy_bg = q->busy_pf = 0;
+	q->busy_slots = q->busy_bg = q->bg_held;
+	q->busy_pf = 0;
 }
 
 int fq_kick(struct fetch_queue *q)

@@ -30,6 +30,15 @@
  * background must not fill the wire between two faults); the cap lifts when
  * the faults stop.
  *
+ * Paced hand-over (bg_per_round): CRIU copies each completed request into
+ * its task (UFFDIO_COPY) in the one thread that also reads the tasks'
+ * faults, and a background request of MiBs took ~20 ms there under
+ * emulation; handed several at once, a fault that came meanwhile waited
+ * for all of them.  A background request whose READs are all in waits in
+ * a ready list instead, and fq_hand_over() gives CRIU a few per round of
+ * its loop, so that it reads a new fault after each few.  Faults and
+ * prefetches are handed over at once, as before.
+ *
  * CRIU hands every request of a task the same buffer and expects it to hold
  * a request's data only when that request completes.  With two QPs requests
  * complete out of order: that buffer is written (one_copy off) only at
@@ -65,6 +74,8 @@ struct fetch_req {
 	bool fault;    /* on the lane: a fault or a prefetch */
 	bool prefetch; /* a prefetch: nobody waits for it yet */
 	bool last;     /* background: the last range of CRIU's request */
+	uint8_t *data; /* ready: where its pages are */
+	int held_slot; /* ready: the slot its pages are in (kept until handed over), or -1 */
 	unsigned int reads_left;
 	uint64_t next_off, len; /* next byte to post */
 	struct fetch_times times;
@@ -76,6 +87,7 @@ struct fq_slot {
 	uint64_t off;
 	uint32_t len;
 	bool prefetch;
+	bool held; /* no READ in it: a ready request's pages wait here for CRIU */
 };
 
 /* What a request is for: a background chunk, a page fault, or a prefetch. */
@@ -91,7 +103,7 @@ struct fetch_queue {
 	long page;
 	uint32_t read_size;
 	/* slots [0, nr_bg) READ on the main QP, [nr_bg, nr_slots) on the lane */
-	unsigned int nr_slots, nr_bg, busy_slots, busy_bg, busy_pf;
+	unsigned int nr_slots, nr_bg, busy_slots, busy_bg, busy_pf, bg_held;
 	unsigned int bg_cap_fault;  /* background READs in flight while a fault waits */
 	double bg_hold, last_fault; /* ... and this long after the last fault was served */
 	bool one_copy;
@@ -101,6 +113,8 @@ struct fetch_queue {
 	uint32_t stage_size, stage_busy; /* a bit per staging buffer in use */
 	struct fq_slot *slots;
 	struct fetch_req *fault_q, *fault_tail, *pf_q, *pf_tail, *bg_q, *bg_tail;
+	struct fetch_req *ready_q, *ready_tail; /* background requests with every READ in, for CRIU */
+	unsigned int bg_per_round;		/* 0: background requests handed over at once */
 	unsigned long reads, completed;
 	unsigned int bg_open, bg_open_max; /* background requests asked and not completed (most at once) */
 	bool bg_partial;		   /* the ranges of a background request are still arriving */
@@ -119,8 +133,9 @@ struct fq_setup {
 	unsigned int bg_cap_fault; /* >= nr_bg: no cap */
 	double bg_hold;		   /* seconds the cap holds after the last fault */
 	bool one_copy;
-	unsigned int nr_stage; /* at most FQ_MAX_STAGE; 0: requests of several READs gather privately */
-	uint32_t stage_size;   /* a multiple of @page */
+	unsigned int nr_stage;	   /* at most FQ_MAX_STAGE; 0: requests of several READs gather privately */
+	uint32_t stage_size;	   /* a multiple of @page */
+	unsigned int bg_per_round; /* background requests CRIU gets per fq_hand_over(); 0: at once */
 	fq_post_t post;
 	fq_flush_t flush; /* optional */
 	void *post_ctx;
@@ -150,11 +165,18 @@ int fq_read_done(struct fetch_queue *q, unsigned int slot, bool ok);
  */
 void fq_pause(struct fetch_queue *q);
 int fq_resume(struct fetch_queue *q);
+/*
+ * Gives CRIU the ready background requests, at most bg_per_round of them
+ * (@all: every one); the number handed over, or -1.
+ */
+int fq_hand_over(struct fetch_queue *q, bool all);
+/* Background requests wait to be handed over. */
+bool fq_ready(const struct fetch_queue *q);
 /* Posts what the cap held back once it has lifted (called now and then). */
 int fq_kick(struct fetch_queue *q);
 /* A fault is queued or in flight (not a prefetch). */
 bool fq_faults_pending(const struct fetch_queue *q);
-/* Anything is queued or in flight. */
+/* Anything is queued, in flight or ready. */
 bool fq_busy(const struct fetch_queue *q);
 /* READ slot @slot holds a fault's READ (not a prefetch's, not the background's). */
 bool fq_slot_is_fault(const struct fetch_queue *q, unsigned int slot);

@@ -5,10 +5,12 @@
  * this file connects, takes the export table, posts the READs the queue
  * asks for and feeds their completions back.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
@@ -37,6 +39,7 @@ static struct {
 	struct fetch_stats stats;
 	struct ibv_mr *pool_mr;
 	int epfd, timerfd;
+	int kickfd;	     /* readable while background requests wait to be handed to CRIU */
 	struct fq_spin spin; /* how long a fault polls for its READs */
 	bool armed;	     /* the READ CQ raises an event at its next completion, as far as we know */
 	bool failed;
@@ -50,7 +53,7 @@ static struct {
 	/* task-done reports, told again on a new connection */
 	struct done_report *done;
 	size_t nr_done;
-} tf = { .epfd = -1, .timerfd = -1 };
+} tf = { .epfd = -1, .timerfd = -1, .kickfd = -1 };
 
 static int release(void);
 
@@ -167,6 +170,7 @@ static int setup_queue(void)
 		.one_copy = tf.cfg->one_copy,
 		.nr_stage = (unsigned int)tf.cfg->stage_buffers,
 		.stage_size = RDMA_CFG_STAGE_SIZE,
+		.bg_per_round = (unsigned int)tf.cfg->bg_per_round,
 		.post = post_read,
 		.flush = flush_reads,
 		.stats = &tf.stats,
@@ -194,7 +198,7 @@ static int watch_conn(void)
 	return 0;
 }
 
-/* One fd for CRIU's loop: the connection's fds and the heartbeat timer. */
+/* One fd for CRIU's loop: the connection's fds, the heartbeat timer and the kick. */
 static int setup_epoll(int *event_fd)
 {
 	struct epoll_event ev = { .events = EPOLLIN };
@@ -206,8 +210,9 @@ static int setup_epoll(int *event_fd)
 
 	tf.epfd = epoll_create1(EPOLL_CLOEXEC);
 	tf.timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	if (tf.epfd < 0 || tf.timerfd < 0 || timerfd_settime(tf.timerfd, 0, &its, NULL) ||
-	    epoll_ctl(tf.epfd, EPOLL_CTL_ADD, tf.timerfd, &ev)) {
+	tf.kickfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (tf.epfd < 0 || tf.timerfd < 0 || tf.kickfd < 0 || timerfd_settime(tf.timerfd, 0, &its, NULL) ||
+	    epoll_ctl(tf.epfd, EPOLL_CTL_ADD, tf.timerfd, &ev) || epoll_ctl(tf.epfd, EPOLL_CTL_ADD, tf.kickfd, &ev)) {
 		pr_perror("cannot set up the event fd");
 		return -1;
 	}
@@ -329,6 +334,10 @@ int target_connect(const struct rdma_cfg *cfg, const char *addr, unsigned short 
 		cfg->cq_arm_lazy ? "only while READs are in flight in CRIU's loop" : "after every completion");
 	pr_info("of READs that complete together, %s\n",
 		cfg->fault_first ? "faults' go to CRIU first" : "each goes to CRIU in completion order");
+	if (cfg->bg_per_round)
+		pr_info("background requests go to CRIU %d per round of its loop, faults at once\n", cfg->bg_per_round);
+	else
+		pr_info("background requests go to CRIU as soon as their READs are in\n");
 	pr_info("heartbeat every %d ms; a source silent for %d ms is lost; reconnecting for up to %d s after a loss\n",
 		rdma_cfg_heartbeat_ms(cfg), cfg->timeout_ms, cfg->recovery_s);
 	return 0;
@@ -383,6 +392,30 @@ static void order_reaped(const struct ibv_wc *wc, int n, int *order)
 			order[k++] = i;
 }
 
+/*
+ * Background requests whose READs are in wait for CRIU (fetch_queue.h):
+ * the kick keeps our fd readable, so that CRIU's loop comes back for them
+ * after it has looked at its tasks' faults.
+ */
+static int kick_if_ready(void)
+{
+	uint64_t one = 1;
+
+	if (!fq_ready(&tf.q) || tf.kickfd < 0)
+		return 0;
+	if (write(tf.kickfd, &one, sizeof(one)) != sizeof(one)) {
+		pr_perror("cannot keep CRIU's loop coming back");
+		return -1;
+	}
+	return 0;
+}
+
+/* A few ready background requests to CRIU (@all: every one); the kick again if more wait. */
+static int hand_over(bool all)
+{
+	return fq_hand_over(&tf.q, all) < 0 ? -1 : kick_if_ready();
+}
+
 static int reap(int timeout_ms)
 {
 	struct ibv_wc wc[32];
@@ -407,7 +440,7 @@ static int reap(int timeout_ms)
 		if (fq_read_done(&tf.q, (unsigned int)wc[i].wr_id, ok))
 			return -1;
 	}
-	return 0;
+	return kick_if_ready();
 }
 
 /* Tells the source every task that has all its pages (again, on a new connection). */
@@ -550,6 +583,10 @@ static int spin_for_faults(void)
 static int wait_idle(void)
 {
 	while (fq_busy(&tf.q)) {
+		if (hand_over(true))
+			return -1;
+		if (!fq_busy(&tf.q))
+			break;
 		if (tf.paused) {
 			if (try_resume())
 				return -1;
@@ -631,6 +668,19 @@ fail:
 	return -1;
 }
 
+/* Completion events and READs done; a source that went away is a lost connection. */
+static int serve_completions(void)
+{
+	if (rconn_check_peer(&tf.conn))
+		return lose_conn("the source disconnected");
+	if (!tf.cfg->cq_arm_lazy)
+		return rconn_ack_completion(&tf.conn) || reap(0) ? -1 : 0;
+	if (rconn_take_completion_events(&tf.conn))
+		return -1;
+	tf.armed = false;
+	return reap(0) || arm_if_busy() ? -1 : 0;
+}
+
 /*
  * 0, or 1 when the heartbeat timer fired (CRIU then re-checks its own
  * clocks) or a request completed (CRIU may ask for more); -1 on failure.
@@ -638,31 +688,23 @@ fail:
 int target_event(void)
 {
 	unsigned long completed = tf.q.completed;
-	uint64_t ticks;
+	uint64_t ticks, kicks;
 	bool ticked;
 
 	if (tf.failed)
 		return -1;
 	ticked = read(tf.timerfd, &ticks, sizeof(ticks)) == sizeof(ticks);
+	if (read(tf.kickfd, &kicks, sizeof(kicks)) < 0 && errno != EAGAIN) {
+		pr_perror("cannot read the kick fd");
+		goto fail;
+	}
 	if (ticked && tick())
 		goto fail;
-	if (tf.paused)
-		return ticked;
-	if (rconn_check_peer(&tf.conn)) {
-		if (lose_conn("the source disconnected"))
-			goto fail;
-		return ticked;
-	}
-	if (!tf.cfg->cq_arm_lazy) {
-		if (rconn_ack_completion(&tf.conn) || reap(0))
-			goto fail;
-	} else {
-		if (rconn_take_completion_events(&tf.conn))
-			goto fail;
-		tf.armed = false;
-		if (reap(0) || arm_if_busy())
-			goto fail;
-	}
+	if (!tf.paused && serve_completions())
+		goto fail;
+	/* pages that are here go to CRIU, paused or not */
+	if (hand_over(false))
+		goto fail;
 	return ticked || tf.q.completed != completed;
 fail:
 	tf.failed = true;
@@ -688,6 +730,9 @@ static int release(void)
 	if (tf.timerfd >= 0 && close(tf.timerfd))
 		pr_perror("cannot close the heartbeat timer");
 	tf.timerfd = -1;
+	if (tf.kickfd >= 0 && close(tf.kickfd))
+		pr_perror("cannot close the kick fd");
+	tf.kickfd = -1;
 	if (tf.epfd >= 0 && close(tf.epfd))
 		pr_perror("cannot close the event fd");
 	tf.epfd = -1;

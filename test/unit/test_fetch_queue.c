@@ -67,7 +67,7 @@ static uint64_t rng(void)
 /* How the queue under test is set up, beyond each test's own sizes. */
 static struct {
 	bool one_copy;
-	unsigned int nr_stage, bg_cap;
+	unsigned int nr_stage, bg_cap, bg_per_round;
 	uint32_t stage_size;
 	double bg_hold;
 } mode;
@@ -140,6 +140,8 @@ static int fake_post(void *ctx, bool lane, unsigned int slot, void *local, uint6
 	CHECK(ctx == &fp);
 	if (fp.fail)
 		return -1;
+	/* never into a slot that is taken: a READ on the wire, or a ready request's pages */
+	CHECK(slot < q->nr_slots && !q->slots[slot].req);
 	/* slots [0, nr_bg) on the main QP, the rest on the lane */
 	CHECK(slot < q->nr_slots);
 	CHECK(lane == (slot >= q->nr_bg));
@@ -374,6 +376,7 @@ static int setup(struct fetch_queue *q, unsigned int nr_bg, unsigned int nr_faul
 		.one_copy = mode.one_copy,
 		.nr_stage = mode.nr_stage,
 		.stage_size = mode.stage_size,
+		.bg_per_round = mode.bg_per_round,
 	};
 	unsigned int i;
 	int ret;
@@ -911,11 +914,14 @@ static void test_random(void)
 		return;
 	}
 	/* bounded: a queue that stops posting must not hang the test */
-	for (step = 0; (cr.nr_subs < TOTAL || fp.nr_out) && step < 100 * TOTAL; step++) {
+	for (step = 0; (cr.nr_subs < TOTAL || fp.nr_out || fq_ready(&q)) && step < 100 * TOTAL; step++) {
 		bool can_submit = cr.nr_subs < TOTAL && not_done(false) < MAX_OPEN;
 
 		clock_now = step * 1e-6;
-		if (can_submit && (!fp.nr_out || rng() % 3 == 0)) {
+		if (fq_ready(&q) && (!fp.nr_out || rng() % 3 == 0)) {
+			/* a round of CRIU's loop: a few ready requests, now and then all of them */
+			CHECK(fq_hand_over(&q, rng() % 4 == 0) > 0);
+		} else if (can_submit && (!fp.nr_out || rng() % 3 == 0)) {
 			unsigned int k = rng() % 3, lane_before = 0, i;
 			bool fault = rng() % 3 == 0, slot_free = fp.out_fault < NR_FAULT;
 			unsigned long nr = fault ? 1 + (rng() % 4 == 0 ? rng() % 3 : 0) : 1 + rng() % runs[k].pages;
@@ -979,6 +985,10 @@ static void test_pause(void)
 			if (r < 4) {
 				CHECK(fq_resume(&q) == 0);
 				paused = false;
+			} else if (r == 4 && fq_ready(&q)) {
+				/* ready pages are here: CRIU gets them while paused too */
+				CHECK(fq_hand_over(&q, false) > 0);
+				posted_paused += fp.nr != before;
 			} else if (cr.nr_subs < TOTAL && not_done(false) < MAX_OPEN) {
 				bool fault = rng() % 2;
 
@@ -995,9 +1005,12 @@ static void test_pause(void)
 			}
 			fp.out_bg = fp.out_fault = 0;
 			fq_pause(&q);
-			CHECK(q.busy_slots == 0 && q.busy_bg == 0);
+			/* only the slots that hold a ready request's pages stay taken */
+			CHECK(q.busy_slots == q.bg_held && q.busy_bg == q.bg_held);
 			paused = true;
 			pauses++;
+		} else if (r >= 12 && fq_ready(&q)) {
+			CHECK(fq_hand_over(&q, r == 15) > 0);
 		} else if (r < 8 && cr.nr_subs < TOTAL && not_done(false) < MAX_OPEN) {
 			bool fault = rng() % 3 == 0;
 
@@ -1287,6 +1300,72 @@ static void test_request_ranges(void)
 	fetch_stats_fini(&st);
 }
 
+/*
+ * Paced hand-over (one per round): a background request whose READs are in
+ * waits for fq_hand_over(), first in first out, and a request of one READ
+ * keeps its slot meanwhile (no READ may land on its pages, a pause does
+ * not read it again, and it does not count against the fault cap); a fault
+ * is handed over at once.
+ */
+static void test_paced(void)
+{
+	struct fetch_queue q;
+	unsigned int g1, g2, g3, f, held2, bg_cap = mode.bg_cap;
+
+	CHECK(mode.bg_per_round == 1);
+	if (setup(&q, 2, 1, 2 * PAGE, NULL))
+		return;
+	CHECK(submit(&q, T1, VA_A, 1, false) == 0 && submit(&q, T1, VA_A + PAGE, 1, false) == 0);
+	g1 = find_read(RK_A, VA_A);
+	g2 = find_read(RK_A, VA_A + PAGE);
+	held2 = fp.r[g2].slot;
+	CHECK(land(&q, g1, true) == 0 && land(&q, g2, true) == 0);
+	CHECK(cr.nr_done == 0 && fq_ready(&q) && fq_busy(&q) && !fq_faults_pending(&q));
+	CHECK(q.bg_held == 2 && q.busy_bg == 2);
+	/* both slots hold pages for CRIU: a third request waits, with nothing on the wire */
+	CHECK(submit(&q, T1, VA_A + 2 * PAGE, 1, false) == 0);
+	CHECK(fp.nr == 2);
+	/* a fault is not paced */
+	CHECK(submit(&q, T2, VA_D, 1, true) == 0);
+	f = find_read(RK_D, VA_D);
+	CHECK(land(&q, f, true) == 0);
+	CHECK(cr.nr_done == 1 && cr.d[0].img_id == T2 && fq_ready(&q));
+	/* one per round, the first ready first; its slot takes the waiting READ */
+	CHECK(fq_hand_over(&q, false) == 1);
+	CHECK(cr.nr_done == 2 && cr.d[1].vaddr == VA_A && q.bg_held == 1);
+	CHECK(fp.nr == 4);
+	g3 = find_read(RK_A, VA_A + 2 * PAGE);
+	CHECK(fp.r[g3].slot != held2);
+	/* a completion for the held slot is not a READ of it */
+	CHECK(fq_read_done(&q, held2, true) == -1);
+	/* the link goes: the READ on the wire is read again, the held pages stay */
+	fp.r[g3].done = true;
+	fp.nr_out = fp.out_bg = 0;
+	fq_pause(&q);
+	CHECK(q.busy_slots == 1 && q.bg_held == 1 && q.slots[held2].req);
+	CHECK(fq_resume(&q) == 0 && fp.nr == 5);
+	g3 = find_read(RK_A, VA_A + 2 * PAGE);
+	CHECK(land(&q, g3, true) == 0 && cr.nr_done == 2);
+	CHECK(fq_hand_over(&q, true) == 2);
+	CHECK(cr.nr_done == 4 && cr.d[2].vaddr == VA_A + PAGE && cr.d[3].vaddr == VA_A + 2 * PAGE);
+	CHECK(!fq_ready(&q) && !fq_busy(&q) && q.bg_held == 0 && q.busy_slots == 0);
+	CHECK(fq_hand_over(&q, true) == 0);
+	teardown(&q);
+
+	/* held pages are not background READs in flight: a waiting fault's cap does not count them */
+	mode.bg_cap = 1;
+	if (setup(&q, 3, 1, 2 * PAGE, NULL))
+		return;
+	CHECK(submit(&q, T1, VA_A, 1, false) == 0);
+	CHECK(land(&q, find_read(RK_A, VA_A), true) == 0 && q.bg_held == 1);
+	CHECK(submit(&q, T2, VA_D, 1, true) == 0 && fq_faults_pending(&q));
+	CHECK(submit(&q, T1, VA_A + PAGE, 1, false) == 0 && submit(&q, T1, VA_A + 2 * PAGE, 1, false) == 0);
+	/* the fault and one background READ on the wire (the cap), the third request waits */
+	CHECK(fp.nr == 3 && fp.out_bg == 1);
+	mode.bg_cap = bg_cap;
+	teardown(&q);
+}
+
 static void run_all(void)
 {
 	test_routing();
@@ -1346,6 +1425,22 @@ int main(void)
 	test_spin_budget();
 	test_prefetch();
 	test_request_ranges();
+	/* background requests handed to CRIU a few per round of its loop */
+	mode = (typeof(mode)){ .one_copy = true,
+			       .nr_stage = FQ_MAX_STAGE,
+			       .stage_size = BUF_PAGES * PAGE,
+			       .bg_cap = 1000,
+			       .bg_per_round = 1 };
+	test_paced();
+	test_random();
+	test_pause();
+	mode.bg_per_round = 3;
+	test_random();
+	test_pause();
+	mode = (typeof(mode)){ .one_copy = false, .nr_stage = 0, .bg_cap = 1000, .bg_per_round = 1 };
+	test_paced();
+	test_random();
+	test_pause();
 
 	for (i = 0; i < 3; i++)
 		free(bufs[i].buf);
