@@ -193,8 +193,13 @@ static int connect_export(const char *addr, int port, struct ctl_session *s, str
 	    ctl_handshake(c, s, TIMEOUT_MS, &proven))
 		return 1;
 	m = ctl_recv(c, RDMA_CTL_MSG__BODY_EXPORT, TIMEOUT_MS);
-	if (!m || m->export->n_ranges != 1)
+	if (!m)
 		return 1;
+	if (m->export->n_ranges != 1) {
+		fprintf(stderr, "the source exports %zu ranges, this check reads exactly one\n", m->export->n_ranges);
+		ctl_free(m);
+		return 1;
+	}
 	*va = m->export->ranges[0]->va;
 	*len = m->export->ranges[0]->len;
 	*rkey = m->export->ranges[0]->rkey;
