@@ -11,7 +11,7 @@
 #                        [--scan-hold-ms MS] [--scan-variant NAME:ARGS]... [--sparse-mib 64]
 #                        [--windows "1 16"] [--latency-variants "tcp rdma rdma-event rdma-copy"]
 #                        [--log-level 3] [--latency-log-level 2] [--keep-daemon-log 1]
-#                        [--storm-variants "tcp rdma rdma-nocap rdma-nofirst rdma-nopace"] [--out DIR]
+#                        [--storm-variants "tcp rdma rdma-nocap rdma-nofirst rdma-pace1"] [--out DIR]
 #
 # --mtus changes the netdev's MTU for each pass (rxe then uses IB MTU 1024 /
 # 4096); without it the current MTU is measured.  While faults are timed the
@@ -52,7 +52,7 @@
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 ip=${CRR_IP:-} dev=rxe0 netdev=eth0 mtus= runs=3 samples=200 mib=64 pull_mib=512 hold_ms=6000 loglevel=3
-lat_loglevel=2 keep_daemon_log=0 storm_variants="tcp rdma rdma-nocap rdma-nofirst rdma-nopace"
+lat_loglevel=2 keep_daemon_log=0 storm_variants="tcp rdma rdma-nocap rdma-nofirst rdma-pace1"
 storm_mib=256 scan_mib=4 scan_hold_ms= sparse_mib=64
 windows="1 16" lat_variants="tcp rdma rdma-event rdma-copy"
 # the scan's variants, NAME:EXTRA_LAZY_PAGES_ARGS (--scan-variant replaces the list)
@@ -158,6 +158,7 @@ migrate() {
 	rdma-nocap) export CRIU_RDMA_FAULT_BG_CAP=65536 ;;
 	rdma-nofirst) export CRIU_RDMA_FAULT_FIRST=0 ;;
 	rdma-nopace) export CRIU_RDMA_BG_PER_ROUND=0 ;;
+	rdma-pace1) export CRIU_RDMA_BG_PER_ROUND=1 ;;
 	*-inflight1) extra="--lazy-pages-inflight 1" ;;
 	*-ranges1) extra="--lazy-request-ranges 1" ;;
 	esac
@@ -369,8 +370,9 @@ start=$SECONDS
 for run in $(seq $runs); do
 	[ "$storm_mib" -gt 0 ] || break
 	# (rdma-nocap: no cap on background READs while faults wait; rdma-nofirst:
-	# READs reaped together go to CRIU in completion order; rdma-nopace: every
-	# background request to CRIU as soon as its READs are in; variants: storm only)
+	# READs reaped together go to CRIU in completion order; rdma-pace1: background
+	# requests to CRIU one per round of its loop (rdma-nopace: all at once, the
+	# default since 2026-11-28's bench); variants: storm only)
 	for tr in $storm_variants; do
 		for mode in storm idle; do
 			[ $tr != tcp ] && [ $tr != rdma ] && [ $mode = idle ] && continue

@@ -28,6 +28,7 @@ NAME = {'tcp': 'CRIU TCP', 'rdma': 'criu-rdma', 'rdma-event': 'criu-rdma, a faul
         'rdma-nocap': 'criu-rdma, background not capped while faults wait',
         'rdma-nofirst': 'criu-rdma, completions to CRIU in completion order',
         'rdma-nopace': 'criu-rdma, background requests to CRIU all at once',
+        'rdma-pace1': 'criu-rdma, background requests to CRIU one per round of its loop',
         'tcp-ranges1': 'CRIU TCP, one range per request', 'rdma-ranges1': 'criu-rdma, one range per request'}
 LAT_TRS = ('tcp', 'rdma', 'rdma-event', 'rdma-copy')
 
@@ -280,7 +281,7 @@ def storm_table(data):
            'the pull | runs |',
            '|---|---|---|---|---|---|---|---|---|---|---|---|']
     m = {}
-    for tr in ('tcp', 'rdma', 'rdma-nocap', 'rdma-nofirst', 'rdma-nopace'):
+    for tr in ('tcp', 'rdma', 'rdma-nocap', 'rdma-nofirst', 'rdma-nopace', 'rdma-pace1'):
         st = [r for r in rows if r['transport'] == tr and r['mode'] == 'storm']
         idle = [r for r in rows if r['transport'] == tr and r['mode'] == 'idle']
         if not st and not idle:
@@ -303,7 +304,7 @@ def storm_table(data):
                    f'idle {fmt(ratio(r["idle_mibs"], t["idle_mibs"]), 2)}; fault p50 during the pull '
                    f'**{fmt(ratio(r["p50"], t["p50"]), 2)}**, p99 {fmt(ratio(r["p99"], t["p99"]), 2)}.')
     out += guest_cpu_lines([(f'{NAME[tr]}, task {mode}', [r for r in rows if r['transport'] == tr and r['mode'] == mode])
-                            for tr in ('tcp', 'rdma', 'rdma-nocap', 'rdma-nofirst', 'rdma-nopace') for mode in ('storm', 'idle')])
+                            for tr in ('tcp', 'rdma', 'rdma-nocap', 'rdma-nofirst', 'rdma-nopace', 'rdma-pace1') for mode in ('storm', 'idle')])
     lag = med(rows, 'resumed_after_s')
     if lag is not None:
         out.append('')

@@ -141,7 +141,7 @@ static void test_defaults(void)
 	CHECK(logged("param CRIU_RDMA_FAULT_SPIN_IDLE_US=10000\n"));
 	CHECK(logged("param CRIU_RDMA_CQ_ARM_LAZY=1\n"));
 	CHECK(logged("param CRIU_RDMA_FAULT_FIRST=1\n"));
-	CHECK(logged("param CRIU_RDMA_BG_PER_ROUND=1\n"));
+	CHECK(logged("param CRIU_RDMA_BG_PER_ROUND=0\n"));
 	CHECK(logged("param CRIU_RDMA_FAULT_BG_CAP=2\n"));
 	CHECK(logged("param CRIU_RDMA_FAULT_BG_HOLD_MS=20\n"));
 	CHECK(logged("param CRIU_RDMA_ONE_COPY=1\n"));
@@ -161,7 +161,7 @@ static void test_defaults(void)
 	CHECK(load(&cfg) == 0);
 	CHECK(cfg.timeout_ms == 10000 && cfg.accept_timeout_ms == 600000 && cfg.read_size == 262144);
 	CHECK(cfg.fault_spin_us == 1000 && cfg.zero_copy && !cfg.refuse_zero_copy && cfg.one_copy);
-	CHECK(cfg.fault_spin_idle_us == 10000 && cfg.cq_arm_lazy && cfg.fault_first && cfg.bg_per_round == 1);
+	CHECK(cfg.fault_spin_idle_us == 10000 && cfg.cq_arm_lazy && cfg.fault_first && cfg.bg_per_round == 0);
 	CHECK(cfg.netns == NULL && cfg.secret == NULL && cfg.stats == NULL && cfg.source_stats == NULL);
 	CHECK(cfg.fake_version == 0 && cfg.fake_page_size == 0 && cfg.fail == RCONN_FAIL_NONE);
 }
