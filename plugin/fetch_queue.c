@@ -26,10 +26,12 @@ int fq_init(struct fetch_queue *q, const struct fq_setup *s)
 	q->stage_size = q->nr_stage ? s->stage_size : 0;
 	q->bg_per_round = s->bg_per_round;
 	q->slots = calloc(q->nr_slots, sizeof(*q->slots));
-	if (!q->slots || posix_memalign((void **)&q->pool, (size_t)q->page, fq_pool_size(q))) {
+	q->pool = s->pool;
+	if (!q->slots || (!q->pool && posix_memalign((void **)&q->pool, (size_t)q->page, fq_pool_size(q)))) {
 		pr_err("no memory for %u READ slots of %u KiB and %u staging buffers of %u KiB\n", q->nr_slots,
 		       q->read_size >> 10, q->nr_stage, q->stage_size >> 10);
 		free(q->slots);
+		free(q->pool); /* (the caller's, if it gave one: the queue's now) */
 		q->slots = NULL;
 		q->pool = NULL;
 		return -1;
@@ -40,6 +42,13 @@ int fq_init(struct fetch_queue *q, const struct fq_setup *s)
 size_t fq_pool_size(const struct fetch_queue *q)
 {
 	return (size_t)q->nr_slots * q->read_size + (size_t)q->nr_stage * q->stage_size;
+}
+
+size_t fq_pool_size_for(const struct fq_setup *s)
+{
+	unsigned int nr_stage = s->nr_stage < FQ_MAX_STAGE ? s->nr_stage : FQ_MAX_STAGE;
+
+	return (size_t)(s->nr_bg + s->nr_fault) * s->read_size + (size_t)nr_stage * s->stage_size;
 }
 
 static uint8_t *slot_mem(const struct fetch_queue *q, unsigned int slot)

@@ -139,6 +139,7 @@ struct fq_setup {
 	fq_post_t post;
 	fq_flush_t flush; /* optional */
 	void *post_ctx;
+	void *pool; /* optional: fq_pool_size_for() bytes, page-aligned, the queue's from now on */
 	struct fetch_stats *stats;
 	double (*now)(void);
 };
@@ -146,6 +147,8 @@ struct fq_setup {
 int fq_init(struct fetch_queue *q, const struct fq_setup *s);
 /* The pool (slots and staging buffers), to be registered for the READs to land in. */
 size_t fq_pool_size(const struct fetch_queue *q);
+/* The size of the pool fq_init() would make for @s. */
+size_t fq_pool_size_for(const struct fq_setup *s);
 void fq_fini(struct fetch_queue *q);
 
 /*

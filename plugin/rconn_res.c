@@ -15,8 +15,7 @@
 #include "rconn_int.h"
 #include "rdma_log.h"
 
-#define RCONN_SQ_DEPTH	  256
-#define RCONN_MAX_RD_ATOM 16
+#define RCONN_SQ_DEPTH 256
 
 int rconn_set_nonblock(int fd)
 {

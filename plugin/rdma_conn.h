@@ -27,6 +27,8 @@
 #define RCONN_SEND_SLOTS 4
 /* wr_id of control SENDs; READ wr_ids must stay below it */
 #define RCONN_WRID_SEND (~0ULL - RCONN_SEND_SLOTS)
+/* READs in flight we ask for on a connection (the device may grant fewer) */
+#define RCONN_MAX_RD_ATOM 16
 
 /* Fault injection, for the tests of the error paths. */
 enum rconn_fail {

@@ -18,6 +18,7 @@
 #include "export_table.h"
 #include "fetch_queue.h"
 #include "fetch_stats.h"
+#include "pool_warm.h"
 #include "rdma_log.h"
 #include "rdma_util.h"
 #include "serve_addrs.h"
@@ -38,6 +39,7 @@ static struct {
 	struct fetch_queue q;
 	struct fetch_stats stats;
 	struct ibv_mr *pool_mr;
+	struct pool_warm warm; /* the pool's memory, faulted in while we connect */
 	int epfd, timerfd;
 	int kickfd;	     /* readable while background requests wait to be handed to CRIU */
 	struct fq_spin spin; /* how long a fault polls for its READs */
@@ -142,9 +144,17 @@ static int flush_reads(void *ctx)
 	return rconn_flush_reads(&tf.conn);
 }
 
+static double thread_cpu(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 static int register_pool(void)
 {
-	double t0 = rdma_now();
+	double t0 = rdma_now(), c0 = thread_cpu();
 
 	tf.pool_mr = rconn_reg(&tf.conn, tf.q.pool, fq_pool_size(&tf.q), IBV_ACCESS_LOCAL_WRITE);
 	if (!tf.pool_mr) {
@@ -152,19 +162,20 @@ static int register_pool(void)
 		return -1;
 	}
 	tf.q.post_ctx = tf.pool_mr;
-	pr_info("registered the READ slots and staging buffers, %zu KiB, in %.3f s\n", fq_pool_size(&tf.q) >> 10,
-		rdma_now() - t0);
+	pr_info("registered the READ slots and staging buffers, %zu KiB, in %.3f s (%.3f s of CPU)\n",
+		fq_pool_size(&tf.q) >> 10, rdma_now() - t0, thread_cpu() - c0);
 	return 0;
 }
 
-static int setup_queue(void)
+/* The queue's settings for @nr_bg background and @nr_fault fault READs in flight. */
+static void queue_setup(struct fq_setup *s, unsigned int nr_bg, unsigned int nr_fault)
 {
-	struct fq_setup s = {
+	*s = (struct fq_setup){
 		.table = &tf.table,
 		.page = sysconf(_SC_PAGESIZE),
 		.read_size = tf.cfg->read_size,
-		.nr_bg = tf.conn.max_reads,
-		.nr_fault = tf.conn.lane_reads,
+		.nr_bg = nr_bg,
+		.nr_fault = nr_fault,
 		.bg_cap_fault = (unsigned int)tf.cfg->fault_bg_cap,
 		.bg_hold = tf.cfg->fault_bg_hold_ms / 1e3,
 		.one_copy = tf.cfg->one_copy,
@@ -176,7 +187,26 @@ static int setup_queue(void)
 		.stats = &tf.stats,
 		.now = rdma_now,
 	};
+}
 
+/* The pool for as many READs as we ask for, faulted in while we connect (the device may grant fewer). */
+static void warm_pool(void)
+{
+	struct fq_setup s;
+
+	queue_setup(&s, RCONN_MAX_RD_ATOM, RCONN_MAX_RD_ATOM);
+	if (pool_warm_start(&tf.warm, fq_pool_size_for(&s)))
+		pr_info("the READ pool is faulted in when it is registered\n");
+}
+
+static int setup_queue(void)
+{
+	struct fq_setup s;
+
+	queue_setup(&s, tf.conn.max_reads, tf.conn.lane_reads);
+	s.pool = pool_warm_take(&tf.warm, fq_pool_size_for(&s));
+	if (s.pool)
+		pr_info("the READ pool was faulted in while we connected (%.3f s in a thread)\n", tf.warm.took);
 	tf.spin = (struct fq_spin){
 		.max = tf.cfg->fault_spin_us / 1e6,
 		.adaptive = tf.cfg->fault_spin_adaptive,
@@ -305,6 +335,7 @@ int target_connect(const struct rdma_cfg *cfg, const char *addr, unsigned short 
 		return -1;
 	/* the key is in the image directory the restore reads (or a setting) */
 	t0 = rdma_now();
+	warm_pool();
 	if (rdma_cfg_session(cfg, "target", criu_get_image_dir(), &tf.sess) ||
 	    (addr ? connect_at(addr, port) : connect_recorded(port)) || setup_queue() || register_pool() ||
 	    setup_epoll(event_fd)) {
@@ -727,6 +758,7 @@ static int release(void)
 {
 	int ret = drop_conn();
 
+	pool_warm_drop(&tf.warm);
 	if (tf.timerfd >= 0 && close(tf.timerfd))
 		pr_perror("cannot close the heartbeat timer");
 	tf.timerfd = -1;

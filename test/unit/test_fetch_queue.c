@@ -70,6 +70,7 @@ static struct {
 	unsigned int nr_stage, bg_cap, bg_per_round;
 	uint32_t stage_size;
 	double bg_hold;
+	bool given_pool; /* the pool's memory comes with the setup */
 } mode;
 
 /* The fake clock. */
@@ -388,8 +389,14 @@ static int setup(struct fetch_queue *q, unsigned int nr_bg, unsigned int nr_faul
 		memset(bufs[i].buf + BUF_PAGES * PAGE, GUARD, PAGE);
 	}
 	fp.q = q;
+	if (mode.given_pool && posix_memalign(&s.pool, PAGE, fq_pool_size_for(&s))) {
+		fprintf(stderr, "no memory\n");
+		return -1;
+	}
 	ret = fq_init(q, &s);
 	CHECK(ret == 0);
+	CHECK(!s.pool || q->pool == s.pool);
+	CHECK(fq_pool_size(q) == fq_pool_size_for(&s));
 	return ret;
 }
 
@@ -1415,6 +1422,13 @@ int main(void)
 	mode = (typeof(mode)){
 		.one_copy = true, .nr_stage = FQ_MAX_STAGE, .stage_size = BUF_PAGES * PAGE, .bg_cap = 1000
 	};
+	run_all();
+	/* the same with the pool's memory given (faulted in ahead), and more staging buffers asked for than kept */
+	mode = (typeof(mode)){ .one_copy = true,
+			       .nr_stage = FQ_MAX_STAGE + 3,
+			       .stage_size = BUF_PAGES * PAGE,
+			       .bg_cap = 1000,
+			       .given_pool = true };
 	run_all();
 	/* the old path: every request copied into CRIU's buffer */
 	mode = (typeof(mode)){ .one_copy = false, .nr_stage = 0, .bg_cap = 1000 };
