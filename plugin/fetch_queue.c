@@ -18,6 +18,7 @@ int fq_init(struct fetch_queue *q, const struct fq_setup *s)
 	q->read_size = s->read_size;
 	q->nr_bg = s->nr_bg;
 	q->nr_slots = s->nr_bg + s->nr_fault;
+	q->bg_depth = s->bg_depth && s->bg_depth < s->nr_bg ? s->bg_depth : s->nr_bg;
 	q->bg_cap_fault = s->bg_cap_fault;
 	q->bg_hold = s->bg_hold;
 	q->last_fault = -1e9;
@@ -217,7 +218,7 @@ static int post_one(struct fetch_queue *q, struct fetch_req *r, struct fetch_req
  */
 static int post_queued(struct fetch_queue *q)
 {
-	unsigned int bg_max = q->nr_bg, lane = q->nr_slots - q->nr_bg;
+	unsigned int bg_max = q->bg_depth, lane = q->nr_slots - q->nr_bg;
 	int ret;
 
 	if (q->paused)

@@ -104,6 +104,7 @@ struct fetch_queue {
 	uint32_t read_size;
 	/* slots [0, nr_bg) READ on the main QP, [nr_bg, nr_slots) on the lane */
 	unsigned int nr_slots, nr_bg, busy_slots, busy_bg, busy_pf, bg_held;
+	unsigned int bg_depth;	    /* background READs in flight at most (<= nr_bg) */
 	unsigned int bg_cap_fault;  /* background READs in flight while a fault waits */
 	double bg_hold, last_fault; /* ... and this long after the last fault was served */
 	bool one_copy;
@@ -130,6 +131,7 @@ struct fq_setup {
 	long page;
 	uint32_t read_size; /* a multiple of @page */
 	unsigned int nr_bg, nr_fault;
+	unsigned int bg_depth;	   /* 0 or >= nr_bg: nr_bg */
 	unsigned int bg_cap_fault; /* >= nr_bg: no cap */
 	double bg_hold;		   /* seconds the cap holds after the last fault */
 	bool one_copy;

@@ -47,6 +47,7 @@ static const struct cfg_param params[] = {
 	P_BOOL("CRIU_RDMA_CQ_ARM_LAZY", cq_arm_lazy, 1),
 	P_BOOL("CRIU_RDMA_FAULT_FIRST", fault_first, 1),
 	P_INT("CRIU_RDMA_BG_PER_ROUND", bg_per_round, 0, 0, 64, " requests"),
+	P_INT("CRIU_RDMA_BG_DEPTH", bg_depth, 0, 0, 65536, " READs"),
 	P_INT("CRIU_RDMA_FAULT_BG_CAP", fault_bg_cap, 2, 0, 65536, " READs"),
 	P_INT("CRIU_RDMA_FAULT_BG_HOLD_MS", fault_bg_hold_ms, 20, 0, 60000, " ms"),
 	P_BOOL("CRIU_RDMA_ONE_COPY", one_copy, 1),

@@ -176,6 +176,7 @@ static void queue_setup(struct fq_setup *s, unsigned int nr_bg, unsigned int nr_
 		.read_size = tf.cfg->read_size,
 		.nr_bg = nr_bg,
 		.nr_fault = nr_fault,
+		.bg_depth = (unsigned int)tf.cfg->bg_depth,
 		.bg_cap_fault = (unsigned int)tf.cfg->fault_bg_cap,
 		.bg_hold = tf.cfg->fault_bg_hold_ms / 1e3,
 		.one_copy = tf.cfg->one_copy,
@@ -347,11 +348,12 @@ int target_connect(const struct rdma_cfg *cfg, const char *addr, unsigned short 
 	tf.last_rx = tf.last_tx = rdma_now();
 	tf.armed = true; /* a new CQ is created armed */
 	pr_info("connected and authenticated in %.3f s\n", tf.last_rx - t0);
-	pr_info("source exports %zu task(s); READs of up to %u KiB, %u background and %u fault READs in flight\n",
-		tf.table.nr, tf.q.read_size >> 10, tf.q.nr_bg, tf.q.nr_slots - tf.q.nr_bg);
+	pr_info("source exports %zu task(s); READs of up to %u KiB, %u background (of %u the connection has) and %u "
+		"fault READs in flight\n",
+		tf.table.nr, tf.q.read_size >> 10, tf.q.bg_depth, tf.q.nr_bg, tf.q.nr_slots - tf.q.nr_bg);
 	pr_info("while a fault waits (and %.0f ms after) at most %u background READs in flight; %s; %u staging "
 		"buffers of %u KiB\n",
-		tf.q.bg_hold * 1e3, tf.q.bg_cap_fault < tf.q.nr_bg ? tf.q.bg_cap_fault : tf.q.nr_bg,
+		tf.q.bg_hold * 1e3, tf.q.bg_cap_fault < tf.q.bg_depth ? tf.q.bg_cap_fault : tf.q.bg_depth,
 		tf.q.one_copy ? "pages handed to CRIU where they land" : "pages copied into CRIU's buffer",
 		tf.q.nr_stage, tf.q.stage_size >> 10);
 	if (!tf.spin.max)

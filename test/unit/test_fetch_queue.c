@@ -67,7 +67,7 @@ static uint64_t rng(void)
 /* How the queue under test is set up, beyond each test's own sizes. */
 static struct {
 	bool one_copy;
-	unsigned int nr_stage, bg_cap, bg_per_round;
+	unsigned int nr_stage, bg_cap, bg_per_round, bg_depth;
 	uint32_t stage_size;
 	double bg_hold;
 	bool given_pool; /* the pool's memory comes with the setup */
@@ -372,6 +372,7 @@ static int setup(struct fetch_queue *q, unsigned int nr_bg, unsigned int nr_faul
 		.post_ctx = &fp,
 		.stats = stats,
 		.now = fake_now,
+		.bg_depth = mode.bg_depth,
 		.bg_cap_fault = mode.bg_cap,
 		.bg_hold = mode.bg_hold,
 		.one_copy = mode.one_copy,
@@ -1141,6 +1142,50 @@ static void test_fault_cap(void)
 	mode.bg_hold = 0;
 }
 
+/* A background depth below the connection's: no more background READs in flight, faults unaffected. */
+static void test_bg_depth(void)
+{
+	struct fetch_queue q;
+
+	mode = (typeof(mode)){
+		.one_copy = true, .nr_stage = 4, .stage_size = 16 * PAGE, .bg_cap = 1000, .bg_depth = 2
+	};
+	if (setup(&q, 4, 2, PAGE, NULL))
+		return;
+	CHECK(q.bg_depth == 2);
+	CHECK(submit(&q, T1, VA_A, 8, false) == 0);
+	CHECK(fp.nr == 2 && fp.out_bg == 2);
+	/* a fault still goes out at once, on the lane */
+	CHECK(submit(&q, T2, VA_D, 1, true) == 0);
+	CHECK(fp.nr == 3 && fp.r[2].lane && fp.out_bg == 2);
+	/* each background READ that lands is replaced by one, never more */
+	CHECK(land(&q, 0, true) == 0);
+	CHECK(fp.nr == 4 && fp.out_bg == 2);
+	CHECK(land(&q, 2, true) == 0 && cr.nr_done == 1);
+	while (fp.nr_out) {
+		CHECK(fp.out_bg <= 2);
+		CHECK(land(&q, fp.out[0], true) == 0);
+	}
+	CHECK(fp.nr == 9 && cr.nr_done == 2 && !fq_busy(&q));
+	teardown(&q);
+
+	/* 0, or more than the connection has: as many as it has */
+	mode.bg_depth = 0;
+	if (setup(&q, 4, 2, PAGE, NULL))
+		return;
+	CHECK(q.bg_depth == 4);
+	teardown(&q);
+	mode.bg_depth = 9;
+	if (setup(&q, 4, 2, PAGE, NULL))
+		return;
+	CHECK(q.bg_depth == 4);
+	CHECK(submit(&q, T1, VA_A, 8, false) == 0);
+	CHECK(fp.nr == 4 && fp.out_bg == 4);
+	while (fp.nr_out)
+		CHECK(land(&q, fp.out[0], true) == 0);
+	teardown(&q);
+}
+
 /* The recent time of a fault's READs, which bounds how long a fault polls. */
 static void test_read_time(void)
 {
@@ -1435,6 +1480,7 @@ int main(void)
 	run_all();
 	test_one_copy();
 	test_fault_cap();
+	test_bg_depth();
 	test_read_time();
 	test_spin_budget();
 	test_prefetch();

@@ -27,6 +27,7 @@ static const char *const names[] = {
 	"CRIU_RDMA_CQ_ARM_LAZY",
 	"CRIU_RDMA_FAULT_FIRST",
 	"CRIU_RDMA_BG_PER_ROUND",
+	"CRIU_RDMA_BG_DEPTH",
 	"CRIU_RDMA_FAULT_BG_CAP",
 	"CRIU_RDMA_FAULT_BG_HOLD_MS",
 	"CRIU_RDMA_ONE_COPY",
@@ -142,6 +143,7 @@ static void test_defaults(void)
 	CHECK(logged("param CRIU_RDMA_CQ_ARM_LAZY=1\n"));
 	CHECK(logged("param CRIU_RDMA_FAULT_FIRST=1\n"));
 	CHECK(logged("param CRIU_RDMA_BG_PER_ROUND=0\n"));
+	CHECK(logged("param CRIU_RDMA_BG_DEPTH=0\n"));
 	CHECK(logged("param CRIU_RDMA_FAULT_BG_CAP=2\n"));
 	CHECK(logged("param CRIU_RDMA_FAULT_BG_HOLD_MS=20\n"));
 	CHECK(logged("param CRIU_RDMA_ONE_COPY=1\n"));
@@ -180,6 +182,7 @@ static void test_ints(void)
 		{ "CRIU_RDMA_FAULT_SPIN_IDLE_US", 0, 1000000, offsetof(struct rdma_cfg, fault_spin_idle_us) },
 		{ "CRIU_RDMA_FAULT_BG_CAP", 0, 65536, offsetof(struct rdma_cfg, fault_bg_cap) },
 		{ "CRIU_RDMA_BG_PER_ROUND", 0, 64, offsetof(struct rdma_cfg, bg_per_round) },
+		{ "CRIU_RDMA_BG_DEPTH", 0, 65536, offsetof(struct rdma_cfg, bg_depth) },
 		{ "CRIU_RDMA_FAULT_BG_HOLD_MS", 0, 60000, offsetof(struct rdma_cfg, fault_bg_hold_ms) },
 		{ "CRIU_RDMA_STAGE_BUFFERS", 0, 32, offsetof(struct rdma_cfg, stage_buffers) },
 		{ "CRIU_RDMA_RECOVERY_S", 0, 86400, offsetof(struct rdma_cfg, recovery_s) },
