@@ -11,8 +11,8 @@
 #                        [--scan-hold-ms MS] [--scan-variant NAME:ARGS]... [--sparse-mib 64]
 #                        [--windows "1 16"] [--latency-variants "tcp rdma rdma-event rdma-copy"]
 #                        [--log-level 3] [--latency-log-level 2] [--keep-daemon-log 1]
-#                        [--storm-variants "tcp rdma rdma-nocap rdma-nofirst rdma-pace1"]
-#                        [--pull-variants "tcp rdma tcp-inflight1 rdma-inflight1"] [--out DIR]
+#                        [--storm-variants "tcp rdma rdma-nocap rdma-nofirst rdma-pace1 rdma-depth16 rdma-nourge"]
+#                        [--pull-variants "tcp rdma tcp-inflight1 rdma-inflight1 rdma-depth16"] [--out DIR]
 #
 # --mtus changes the netdev's MTU for each pass (rxe then uses IB MTU 1024 /
 # 4096); without it the current MTU is measured.  While faults are timed the
@@ -53,10 +53,10 @@
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 ip=${CRR_IP:-} dev=rxe0 netdev=eth0 mtus= runs=3 samples=200 mib=64 pull_mib=512 hold_ms=6000 loglevel=3
-lat_loglevel=2 keep_daemon_log=0 storm_variants="tcp rdma rdma-nocap rdma-nofirst rdma-pace1"
+lat_loglevel=2 keep_daemon_log=0 storm_variants="tcp rdma rdma-nocap rdma-nofirst rdma-pace1 rdma-depth16 rdma-nourge"
 storm_mib=256 scan_mib=4 scan_hold_ms= sparse_mib=64
 windows="1 16" lat_variants="tcp rdma rdma-event rdma-copy"
-pull_variants="tcp rdma tcp-inflight1 rdma-inflight1"
+pull_variants="tcp rdma tcp-inflight1 rdma-inflight1 rdma-depth16"
 # the scan's variants, NAME:EXTRA_LAZY_PAGES_ARGS (--scan-variant replaces the list)
 scan_variants=("plain:--lazy-prefetch 0" "prefetch:--lazy-prefetch 64")
 scan_variants_given=
@@ -148,7 +148,7 @@ migrate() {
 	export CRIU_RDMA_STATS=$d/stats
 	# a variant switches one mechanism off against the defaults (the A/B)
 	unset CRIU_RDMA_FAULT_SPIN_US CRIU_RDMA_ONE_COPY CRIU_RDMA_FAULT_BG_CAP CRIU_RDMA_FAULT_SPIN_IDLE_US \
-		CRIU_RDMA_CQ_ARM_LAZY CRIU_RDMA_FAULT_FIRST CRIU_RDMA_BG_PER_ROUND CRIU_RDMA_BG_DEPTH
+		CRIU_RDMA_CQ_ARM_LAZY CRIU_RDMA_FAULT_FIRST CRIU_RDMA_BG_PER_ROUND CRIU_RDMA_BG_DEPTH CRIU_RDMA_URGE
 	case $tr in
 	rdma-event) export CRIU_RDMA_FAULT_SPIN_US=0 ;;
 	# the fault path's two switches of 2026-11-28, apart and together (the defaults before)
@@ -163,7 +163,10 @@ migrate() {
 	rdma-nopace) export CRIU_RDMA_BG_PER_ROUND=0 ;;
 	rdma-pace1) export CRIU_RDMA_BG_PER_ROUND=1 ;;
 	# rdma-depthN: at most N background READs in flight (rdma-depth16: the connection's 16 of rxe)
+	rdma-depth2-nourge) export CRIU_RDMA_BG_DEPTH=2 CRIU_RDMA_URGE=0 ;;
 	rdma-depth[0-9]*) export CRIU_RDMA_BG_DEPTH=${tr#rdma-depth} ;;
+	# rdma-nourge: a fault on a page a queued request carries waits for it in line
+	rdma-nourge) export CRIU_RDMA_URGE=0 ;;
 	*-inflight1) extra="--lazy-pages-inflight 1" ;;
 	*-ranges1) extra="--lazy-request-ranges 1" ;;
 	esac

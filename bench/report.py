@@ -29,7 +29,11 @@ NAME = {'tcp': 'CRIU TCP', 'rdma': 'criu-rdma', 'rdma-event': 'criu-rdma, a faul
         'rdma-nofirst': 'criu-rdma, completions to CRIU in completion order',
         'rdma-nopace': 'criu-rdma, background requests to CRIU all at once',
         'rdma-pace1': 'criu-rdma, background requests to CRIU one per round of its loop',
-        'tcp-ranges1': 'CRIU TCP, one range per request', 'rdma-ranges1': 'criu-rdma, one range per request'}
+        'tcp-ranges1': 'CRIU TCP, one range per request', 'rdma-ranges1': 'criu-rdma, one range per request',
+        'rdma-depth16': 'criu-rdma, 16 background READs in flight (the connection\'s)',
+        'rdma-nourge': 'criu-rdma, a fault on a requested page waits in line'}
+PULL_TRS = ('tcp', 'rdma', 'tcp-inflight1', 'rdma-inflight1', 'rdma-depth16')
+STORM_TRS = ('tcp', 'rdma', 'rdma-nocap', 'rdma-nofirst', 'rdma-nopace', 'rdma-pace1', 'rdma-depth16', 'rdma-nourge')
 LAT_TRS = ('tcp', 'rdma', 'rdma-event', 'rdma-copy')
 
 
@@ -184,7 +188,7 @@ def pull_table(D):
     m_last = D.mtus[-1] if D.mtus else None
     bw = D.floor_val(m_last, 'ib_read_bw', 262144) if m_last else None
     cpu = {}
-    for tr in ('tcp', 'rdma', 'tcp-inflight1', 'rdma-inflight1'):
+    for tr in PULL_TRS:
         rows = D.rows('pull', tr)
         if not rows:
             continue
@@ -208,7 +212,7 @@ def pull_table(D):
             out.append('')
             out.append(f'{NAME[tr]}, source CPU while serving {int(rows[0]["bytes"]) >> 20} MiB: {u:.2f} s user, '
                        f'{k:.2f} s system.')
-    out += guest_cpu_lines([(NAME[tr], D.rows('pull', tr)) for tr in ('tcp', 'rdma', 'tcp-inflight1', 'rdma-inflight1')])
+    out += guest_cpu_lines([(NAME[tr], D.rows('pull', tr)) for tr in PULL_TRS])
     if 'tcp' in cpu and 'rdma' in cpu and cpu['tcp'][0] > 0:
         out.append('')
         out.append(f'Source CPU while serving, RDMA / TCP: **{cpu["rdma"][0] / cpu["tcp"][0]:.2f}** '
@@ -281,7 +285,7 @@ def storm_table(data):
            'the pull | runs |',
            '|---|---|---|---|---|---|---|---|---|---|---|---|']
     m = {}
-    for tr in ('tcp', 'rdma', 'rdma-nocap', 'rdma-nofirst', 'rdma-nopace', 'rdma-pace1'):
+    for tr in STORM_TRS:
         st = [r for r in rows if r['transport'] == tr and r['mode'] == 'storm']
         idle = [r for r in rows if r['transport'] == tr and r['mode'] == 'idle']
         if not st and not idle:
@@ -304,7 +308,7 @@ def storm_table(data):
                    f'idle {fmt(ratio(r["idle_mibs"], t["idle_mibs"]), 2)}; fault p50 during the pull '
                    f'**{fmt(ratio(r["p50"], t["p50"]), 2)}**, p99 {fmt(ratio(r["p99"], t["p99"]), 2)}.')
     out += guest_cpu_lines([(f'{NAME[tr]}, task {mode}', [r for r in rows if r['transport'] == tr and r['mode'] == mode])
-                            for tr in ('tcp', 'rdma', 'rdma-nocap', 'rdma-nofirst', 'rdma-nopace', 'rdma-pace1') for mode in ('storm', 'idle')])
+                            for tr in STORM_TRS for mode in ('storm', 'idle')])
     lag = med(rows, 'resumed_after_s')
     if lag is not None:
         out.append('')

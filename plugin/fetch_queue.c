@@ -436,6 +436,60 @@ int fq_hand_over(struct fetch_queue *q, bool all)
 	return n;
 }
 
+/* The link to the request of list @head that carries page @vaddr of task @img_id, and the one before it. */
+static struct fetch_req **find_carrier(const struct fetch_queue *q, struct fetch_req **head, unsigned long img_id,
+				       unsigned long vaddr, struct fetch_req **prev)
+{
+	for (*prev = NULL; *head; *prev = *head, head = &(*head)->next)
+		if ((*head)->img_id == img_id && vaddr >= (*head)->vaddr &&
+		    vaddr - (*head)->vaddr < (*head)->nr_pages * (unsigned long)q->page)
+			return head;
+	return NULL;
+}
+
+/* Moves the request at @link (after @prev) to the front of list @head/@tail; false if it is there already. */
+static bool to_front(struct fetch_req **head, struct fetch_req **tail, struct fetch_req **link, struct fetch_req *prev)
+{
+	struct fetch_req *r = *link;
+
+	if (!prev)
+		return false;
+	*link = r->next;
+	if (*tail == r)
+		*tail = prev;
+	r->next = *head;
+	*head = r;
+	return true;
+}
+
+int fq_urge(struct fetch_queue *q, unsigned long img_id, unsigned long vaddr)
+{
+	struct fetch_req **link, *prev;
+
+	q->urges++;
+	/* its pages are in: CRIU gets it next */
+	link = find_carrier(q, &q->ready_q, img_id, vaddr, &prev);
+	if (link) {
+		if (to_front(&q->ready_q, &q->ready_tail, link, prev))
+			q->urges_moved++;
+		return 1;
+	}
+	/* not (wholly) posted: its READs go next; what is on the wire already stays there */
+	link = find_carrier(q, &q->bg_q, img_id, vaddr, &prev);
+	if (link) {
+		if (to_front(&q->bg_q, &q->bg_tail, link, prev))
+			q->urges_moved++;
+		return dispatch(q) ? -1 : 1;
+	}
+	link = find_carrier(q, &q->pf_q, img_id, vaddr, &prev);
+	if (link) {
+		if (to_front(&q->pf_q, &q->pf_tail, link, prev))
+			q->urges_moved++;
+		return dispatch(q) ? -1 : 1;
+	}
+	return 0;
+}
+
 bool fq_slot_is_fault(const struct fetch_queue *q, unsigned int slot)
 {
 	return slot >= q->nr_bg && slot < q->nr_slots && q->slots[slot].req && !q->slots[slot].prefetch;

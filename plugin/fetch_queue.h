@@ -122,6 +122,7 @@ struct fetch_queue {
 	uint64_t copied_bytes;		   /* bytes the queue copied before CRIU took them */
 	double fault_read_avg;		   /* recent time of a fault's READs on the wire, seconds (EWMA) */
 	bool paused;			   /* no connection: requests wait in their queues */
+	unsigned long urges, urges_moved;  /* faults on a requested page (fq_urge); its request moved ahead */
 };
 
 #define FQ_MAX_STAGE 32
@@ -177,6 +178,13 @@ int fq_resume(struct fetch_queue *q);
 int fq_hand_over(struct fetch_queue *q, bool all);
 /* Background requests wait to be handed over. */
 bool fq_ready(const struct fetch_queue *q);
+/*
+ * A task waits on page @vaddr of task @img_id, which a request asked for
+ * before carries (CRIU does not ask again): that request goes first among
+ * those ready, or those not yet posted.  1 if it was found there, 0 if not
+ * (its READs are all on the wire, or it is done), -1 on an error.
+ */
+int fq_urge(struct fetch_queue *q, unsigned long img_id, unsigned long vaddr);
 /* Posts what the cap held back once it has lifted (called now and then). */
 int fq_kick(struct fetch_queue *q);
 /* A fault is queued or in flight (not a prefetch). */

@@ -24,6 +24,8 @@ struct fetch_stats {
 	uint64_t bytes;
 	uint64_t copied_bytes;	  /* copied by the plugin before CRIU's UFFDIO_COPY */
 	unsigned int bg_open_max; /* most background requests CRIU had asked for at once */
+	/* faults on a page a request in flight carried, and those whose request was moved ahead */
+	unsigned long urges, urges_moved;
 	/* faults whose READs the fault's own poll reaped, and those left to the event loop */
 	unsigned long fault_spin_reaped, fault_spin_missed;
 	double t_connect, t_progress;

@@ -28,6 +28,7 @@ struct rdma_cfg {
 	bool cq_arm_lazy;	  /* target: completion events only while READs are in flight in CRIU's loop */
 	bool fault_first;	  /* target: of READs reaped together, the fault lane's go to CRIU first */
 	int bg_per_round;	  /* target: background requests CRIU gets per round of its loop (0: all ready) */
+	bool urge;		  /* target: a fault on a page in a queued request moves that request ahead */
 	int bg_depth;		  /* target: background READs in flight at most (0: as many as the connection has) */
 	int fault_bg_cap;	  /* target: background READs in flight while a fault waits */
 	int fault_bg_hold_ms;	  /* target: ... and this long after the last fault */

@@ -124,6 +124,11 @@ static int rdma_lazy_task_done(unsigned long img_id, int pid)
 	return role == ROLE_TARGET ? target_task_done(img_id, pid) : -ENOTSUP;
 }
 
+static int rdma_lazy_urge(unsigned long img_id, unsigned long vaddr)
+{
+	return role == ROLE_TARGET ? target_urge(img_id, vaddr) : -ENOTSUP;
+}
+
 static int rdma_lazy_disconnect(int status)
 {
 	return role == ROLE_TARGET ? target_disconnect(status) : -ENOTSUP;
@@ -140,3 +145,4 @@ CR_PLUGIN_REGISTER_HOOK(CR_PLUGIN_HOOK__LAZY_PAGES_FETCH, rdma_lazy_fetch)
 CR_PLUGIN_REGISTER_HOOK(CR_PLUGIN_HOOK__LAZY_PAGES_EVENT, rdma_lazy_event)
 CR_PLUGIN_REGISTER_HOOK(CR_PLUGIN_HOOK__LAZY_PAGES_DISCONNECT, rdma_lazy_disconnect)
 CR_PLUGIN_REGISTER_HOOK(CR_PLUGIN_HOOK__LAZY_PAGES_TASK_DONE, rdma_lazy_task_done)
+CR_PLUGIN_REGISTER_HOOK(CR_PLUGIN_HOOK__LAZY_PAGES_URGE, rdma_lazy_urge)

@@ -367,6 +367,8 @@ int target_connect(const struct rdma_cfg *cfg, const char *addr, unsigned short 
 		cfg->cq_arm_lazy ? "only while READs are in flight in CRIU's loop" : "after every completion");
 	pr_info("of READs that complete together, %s\n",
 		cfg->fault_first ? "faults' go to CRIU first" : "each goes to CRIU in completion order");
+	pr_info("a fault on a page that a queued request carries %s\n",
+		cfg->urge ? "moves that request ahead" : "waits for it in line");
 	if (cfg->bg_per_round)
 		pr_info("background requests go to CRIU %d per round of its loop, faults at once\n", cfg->bg_per_round);
 	else
@@ -678,6 +680,23 @@ fail:
 	return -1;
 }
 
+/* A task waits on a page that a request in flight carries: that request goes first. */
+int target_urge(unsigned long img_id, unsigned long vaddr)
+{
+	int ret;
+
+	if (tf.failed)
+		return -1;
+	if (!tf.cfg->urge)
+		return 0;
+	ret = fq_urge(&tf.q, img_id, vaddr);
+	if (ret < 0 || (ret && kick_if_ready())) {
+		tf.failed = true;
+		return -1;
+	}
+	return 0;
+}
+
 /* CRIU has every page of a restored task: the source hears of it (progress). */
 int target_task_done(unsigned long img_id, int pid)
 {
@@ -790,6 +809,8 @@ int target_disconnect(int status)
 			usleep(100000);
 	tf.stats.copied_bytes = tf.q.copied_bytes;
 	tf.stats.bg_open_max = tf.q.bg_open_max;
+	tf.stats.urges = tf.q.urges;
+	tf.stats.urges_moved = tf.q.urges_moved;
 	if (tf.stats.lat_us)
 		fetch_stats_report(&tf.stats, tf.q.reads, rdma_now(), tf.cfg->stats);
 	send_close(status);

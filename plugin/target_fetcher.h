@@ -13,6 +13,7 @@ int target_fetch(unsigned long img_id, unsigned long vaddr, unsigned long nr_pag
 		 cr_lazy_pages_complete_t complete, void *priv);
 int target_event(void);
 int target_task_done(unsigned long img_id, int pid);
+int target_urge(unsigned long img_id, unsigned long vaddr);
 int target_disconnect(int status);
 
 #endif

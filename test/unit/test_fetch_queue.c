@@ -1186,6 +1186,62 @@ static void test_bg_depth(void)
 	teardown(&q);
 }
 
+/*
+ * A fault on a page that a request asked for before carries (CRIU waits for
+ * that request): a queued request goes first, a ready one is handed over
+ * first; one on the wire, or none, is left alone.
+ */
+static void test_urge(void)
+{
+	struct fetch_queue q;
+	unsigned int i, g;
+
+	/* two background slots, six one-page requests: four wait */
+	mode = (typeof(mode)){ .one_copy = true, .nr_stage = 1, .stage_size = 8 * PAGE, .bg_cap = 1000 };
+	if (setup(&q, 2, 1, PAGE, NULL))
+		return;
+	for (i = 0; i < 6; i++)
+		CHECK(submit(&q, T1, VA_A + i * PAGE, 1, false) == 0);
+	CHECK(fp.nr == 2);
+	/* on the wire already: nothing to move; nobody's page: nothing at all */
+	CHECK(fq_urge(&q, T1, VA_A + PAGE) == 0);
+	CHECK(fq_urge(&q, T2, VA_D) == 0 && fq_urge(&q, T1, VA_C) == 0);
+	/* the last queued (the tail) goes next, the first queued already is next */
+	CHECK(fq_urge(&q, T1, VA_A + 5 * PAGE + 100) == 1);
+	CHECK(fq_urge(&q, T1, VA_A + 5 * PAGE) == 1);
+	CHECK(q.urges == 5 && q.urges_moved == 1);
+	CHECK(land(&q, 0, true) == 0);
+	CHECK(fp.nr == 3 && read_is(2, false, VA_A + 5 * PAGE, RK_A, PAGE));
+	/* the tail moved: a new request still queues behind the last */
+	CHECK(submit(&q, T1, VA_B, 1, false) == 0);
+	CHECK(fq_urge(&q, T1, VA_A + 3 * PAGE) == 1 && q.urges_moved == 2);
+	CHECK(land(&q, 1, true) == 0);
+	CHECK(read_is(3, false, VA_A + 3 * PAGE, RK_A, PAGE));
+	g = 4;
+	while (fp.nr_out)
+		CHECK(land(&q, fp.out[0], true) == 0);
+	CHECK(read_is(g, false, VA_A + 2 * PAGE, RK_A, PAGE) && read_is(g + 1, false, VA_A + 4 * PAGE, RK_A, PAGE));
+	CHECK(read_is(g + 2, false, VA_B, RK_B, PAGE) && fp.nr == 7);
+	CHECK(cr.nr_done == 7 && !fq_busy(&q));
+	teardown(&q);
+
+	/* paced: of the ready ones, the one a task waits for is handed over first */
+	mode.bg_per_round = 1;
+	if (setup(&q, 3, 1, PAGE, NULL))
+		return;
+	for (i = 0; i < 3; i++)
+		CHECK(submit(&q, T1, VA_A + i * PAGE, 1, false) == 0);
+	while (fp.nr_out)
+		CHECK(land(&q, fp.out[0], true) == 0);
+	CHECK(cr.nr_done == 0 && fq_ready(&q));
+	CHECK(fq_urge(&q, T1, VA_A + 2 * PAGE) == 1 && q.urges_moved == 1);
+	CHECK(fq_hand_over(&q, false) == 1 && cr.d[0].vaddr == VA_A + 2 * PAGE);
+	CHECK(fq_hand_over(&q, true) == 2 && cr.d[1].vaddr == VA_A && cr.d[2].vaddr == VA_A + PAGE);
+	CHECK(!fq_busy(&q));
+	teardown(&q);
+	mode.bg_per_round = 0;
+}
+
 /* The recent time of a fault's READs, which bounds how long a fault polls. */
 static void test_read_time(void)
 {
@@ -1481,6 +1537,7 @@ int main(void)
 	test_one_copy();
 	test_fault_cap();
 	test_bg_depth();
+	test_urge();
 	test_read_time();
 	test_spin_budget();
 	test_prefetch();

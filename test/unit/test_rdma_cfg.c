@@ -28,6 +28,7 @@ static const char *const names[] = {
 	"CRIU_RDMA_FAULT_FIRST",
 	"CRIU_RDMA_BG_PER_ROUND",
 	"CRIU_RDMA_BG_DEPTH",
+	"CRIU_RDMA_URGE",
 	"CRIU_RDMA_FAULT_BG_CAP",
 	"CRIU_RDMA_FAULT_BG_HOLD_MS",
 	"CRIU_RDMA_ONE_COPY",
@@ -143,7 +144,8 @@ static void test_defaults(void)
 	CHECK(logged("param CRIU_RDMA_CQ_ARM_LAZY=1\n"));
 	CHECK(logged("param CRIU_RDMA_FAULT_FIRST=1\n"));
 	CHECK(logged("param CRIU_RDMA_BG_PER_ROUND=0\n"));
-	CHECK(logged("param CRIU_RDMA_BG_DEPTH=0\n"));
+	CHECK(logged("param CRIU_RDMA_BG_DEPTH=2\n"));
+	CHECK(logged("param CRIU_RDMA_URGE=1\n"));
 	CHECK(logged("param CRIU_RDMA_FAULT_BG_CAP=2\n"));
 	CHECK(logged("param CRIU_RDMA_FAULT_BG_HOLD_MS=20\n"));
 	CHECK(logged("param CRIU_RDMA_ONE_COPY=1\n"));
@@ -313,6 +315,7 @@ static void test_bools(void)
 	CHECK(load_with("CRIU_RDMA_FAULT_SPIN_ADAPTIVE", "0", &cfg) == 0 && !cfg.fault_spin_adaptive);
 	CHECK(load_with("CRIU_RDMA_CQ_ARM_LAZY", "0", &cfg) == 0 && !cfg.cq_arm_lazy);
 	CHECK(load_with("CRIU_RDMA_FAULT_FIRST", "0", &cfg) == 0 && !cfg.fault_first);
+	CHECK(load_with("CRIU_RDMA_URGE", "0", &cfg) == 0 && !cfg.urge);
 	CHECK(cfg.zero_copy == true);
 	CHECK(load_with("CRIU_RDMA_TEST_REFUSE_ZERO_COPY", "0", &cfg) == 0 && cfg.refuse_zero_copy == false);
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -320,6 +323,7 @@ static void test_bools(void)
 		CHECK(refused("CRIU_RDMA_TEST_REFUSE_ZERO_COPY", bad[i]));
 		CHECK(refused("CRIU_RDMA_CQ_ARM_LAZY", bad[i]));
 		CHECK(refused("CRIU_RDMA_FAULT_FIRST", bad[i]));
+		CHECK(refused("CRIU_RDMA_URGE", bad[i]));
 	}
 }
 
