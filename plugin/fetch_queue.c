@@ -447,18 +447,34 @@ static struct fetch_req **find_carrier(const struct fetch_queue *q, struct fetch
 	return NULL;
 }
 
-/* Moves the request at @link (after @prev) to the front of list @head/@tail; false if it is there already. */
-static bool to_front(struct fetch_req **head, struct fetch_req **tail, struct fetch_req **link, struct fetch_req *prev)
+/* Its READs have begun, or it holds a staging buffer: see move_ahead(). */
+static bool started(const struct fetch_req *r)
 {
-	struct fetch_req *r = *link;
+	return r->next_off || r->stage;
+}
 
-	if (!prev)
+/*
+ * Moves the request at @link (after @prev) ahead in list @head/@tail: to
+ * the front, or (@keep_started) behind the requests that have started.
+ * Those keep their place: one moved ahead of them may wait for a staging
+ * buffer that they give back only once they are done, and they are only
+ * posted from the front (a pause leaves several there).  False if it is
+ * as far ahead as it may go already.
+ */
+static bool move_ahead(struct fetch_req **head, struct fetch_req **tail, struct fetch_req **link,
+		       struct fetch_req *prev, bool keep_started)
+{
+	struct fetch_req *r = *link, **at = head;
+
+	while (*at != r && keep_started && started(*at))
+		at = &(*at)->next;
+	if (*at == r)
 		return false;
 	*link = r->next;
 	if (*tail == r)
 		*tail = prev;
-	r->next = *head;
-	*head = r;
+	r->next = *at;
+	*at = r;
 	return true;
 }
 
@@ -470,20 +486,20 @@ int fq_urge(struct fetch_queue *q, unsigned long img_id, unsigned long vaddr)
 	/* its pages are in: CRIU gets it next */
 	link = find_carrier(q, &q->ready_q, img_id, vaddr, &prev);
 	if (link) {
-		if (to_front(&q->ready_q, &q->ready_tail, link, prev))
+		if (move_ahead(&q->ready_q, &q->ready_tail, link, prev, false))
 			q->urges_moved++;
 		return 1;
 	}
 	/* not (wholly) posted: its READs go next; what is on the wire already stays there */
 	link = find_carrier(q, &q->bg_q, img_id, vaddr, &prev);
 	if (link) {
-		if (to_front(&q->bg_q, &q->bg_tail, link, prev))
+		if (move_ahead(&q->bg_q, &q->bg_tail, link, prev, true))
 			q->urges_moved++;
 		return dispatch(q) ? -1 : 1;
 	}
 	link = find_carrier(q, &q->pf_q, img_id, vaddr, &prev);
 	if (link) {
-		if (to_front(&q->pf_q, &q->pf_tail, link, prev))
+		if (move_ahead(&q->pf_q, &q->pf_tail, link, prev, true))
 			q->urges_moved++;
 		return dispatch(q) ? -1 : 1;
 	}

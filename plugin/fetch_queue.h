@@ -181,8 +181,9 @@ bool fq_ready(const struct fetch_queue *q);
 /*
  * A task waits on page @vaddr of task @img_id, which a request asked for
  * before carries (CRIU does not ask again): that request goes first among
- * those ready, or those not yet posted.  1 if it was found there, 0 if not
- * (its READs are all on the wire, or it is done), -1 on an error.
+ * those ready, or among those not yet posted (behind any whose READs have
+ * begun).  1 if it was found there, 0 if not (its READs are all on the
+ * wire, or it is done), -1 on an error.
  */
 int fq_urge(struct fetch_queue *q, unsigned long img_id, unsigned long vaddr);
 /* Posts what the cap held back once it has lifted (called now and then). */

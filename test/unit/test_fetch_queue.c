@@ -1225,6 +1225,29 @@ static void test_urge(void)
 	CHECK(cr.nr_done == 7 && !fq_busy(&q));
 	teardown(&q);
 
+	/*
+	 * A request whose READs have begun keeps its place: the one urged would
+	 * wait for its staging buffer, given back only once it is done (the
+	 * linkcut test's 64 tasks hung so after a reconnection).
+	 */
+	mode = (typeof(mode)){ .one_copy = true, .nr_stage = 1, .stage_size = 8 * PAGE, .bg_cap = 1000 };
+	if (setup(&q, 2, 1, PAGE, NULL))
+		return;
+	CHECK(submit(&q, T1, VA_A, 4, false) == 0 && submit(&q, T1, VA_B, 4, false) == 0);
+	CHECK(fp.nr == 2 && q.stage_busy == 1);
+	CHECK(fq_urge(&q, T1, VA_B + PAGE) == 1 && q.urges_moved == 0);
+	/* and after a pause (the link lost and made again), too */
+	fq_pause(&q);
+	fp.nr_out = fp.out_bg = 0;
+	for (i = 0; i < fp.nr; i++)
+		fp.r[i].done = true;
+	CHECK(fq_urge(&q, T1, VA_B) == 1 && q.urges_moved == 0);
+	CHECK(fq_resume(&q) == 0 && fp.nr == 4);
+	for (i = 0; fp.nr_out && i < 100; i++)
+		CHECK(land(&q, fp.out[0], true) == 0);
+	CHECK(cr.nr_done == 2 && cr.d[0].vaddr == VA_A && cr.d[1].vaddr == VA_B && !fq_busy(&q));
+	teardown(&q);
+
 	/* paced: of the ready ones, the one a task waits for is handed over first */
 	mode.bg_per_round = 1;
 	if (setup(&q, 3, 1, PAGE, NULL))
