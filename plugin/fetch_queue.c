@@ -40,16 +40,22 @@ int fq_init(struct fetch_queue *q, const struct fq_setup *s)
 	return 0;
 }
 
+/* READ slots first, then the staging buffers (slot_mem(), stage_mem()) */
+static size_t pool_bytes(unsigned int nr_slots, unsigned int read_size, unsigned int nr_stage, unsigned int stage_size)
+{
+	return (size_t)nr_slots * read_size + (size_t)nr_stage * stage_size;
+}
+
 size_t fq_pool_size(const struct fetch_queue *q)
 {
-	return (size_t)q->nr_slots * q->read_size + (size_t)q->nr_stage * q->stage_size;
+	return pool_bytes(q->nr_slots, q->read_size, q->nr_stage, q->stage_size);
 }
 
 size_t fq_pool_size_for(const struct fq_setup *s)
 {
 	unsigned int nr_stage = s->nr_stage < FQ_MAX_STAGE ? s->nr_stage : FQ_MAX_STAGE;
 
-	return (size_t)(s->nr_bg + s->nr_fault) * s->read_size + (size_t)nr_stage * s->stage_size;
+	return pool_bytes(s->nr_bg + s->nr_fault, s->read_size, nr_stage, s->stage_size);
 }
 
 static uint8_t *slot_mem(const struct fetch_queue *q, unsigned int slot)
@@ -480,7 +486,13 @@ static bool move_ahead(struct fetch_req **head, struct fetch_req **tail, struct 
 
 int fq_urge(struct fetch_queue *q, unsigned long img_id, unsigned long vaddr)
 {
+	/* not (wholly) posted: its READs go next; what is on the wire already stays there */
+	struct fetch_req **queues[][2] = {
+		{ &q->bg_q, &q->bg_tail },
+		{ &q->pf_q, &q->pf_tail },
+	};
 	struct fetch_req **link, *prev;
+	unsigned int i;
 
 	q->urges++;
 	/* its pages are in: CRIU gets it next */
@@ -490,16 +502,11 @@ int fq_urge(struct fetch_queue *q, unsigned long img_id, unsigned long vaddr)
 			q->urges_moved++;
 		return 1;
 	}
-	/* not (wholly) posted: its READs go next; what is on the wire already stays there */
-	link = find_carrier(q, &q->bg_q, img_id, vaddr, &prev);
-	if (link) {
-		if (move_ahead(&q->bg_q, &q->bg_tail, link, prev, true))
-			q->urges_moved++;
-		return dispatch(q) ? -1 : 1;
-	}
-	link = find_carrier(q, &q->pf_q, img_id, vaddr, &prev);
-	if (link) {
-		if (move_ahead(&q->pf_q, &q->pf_tail, link, prev, true))
+	for (i = 0; i < sizeof(queues) / sizeof(queues[0]); i++) {
+		link = find_carrier(q, queues[i][0], img_id, vaddr, &prev);
+		if (!link)
+			continue;
+		if (move_ahead(queues[i][0], queues[i][1], link, prev, true))
 			q->urges_moved++;
 		return dispatch(q) ? -1 : 1;
 	}

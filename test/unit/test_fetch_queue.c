@@ -1188,8 +1188,8 @@ static void test_bg_depth(void)
 
 /*
  * A fault on a page that a request asked for before carries (CRIU waits for
- * that request): a queued request goes first, a ready one is handed over
- * first; one on the wire, or none, is left alone.
+ * that request): a queued request (background or prefetch) goes first, a
+ * ready one is handed over first; one on the wire, or none, is left alone.
  */
 static void test_urge(void)
 {
@@ -1246,6 +1246,20 @@ static void test_urge(void)
 	for (i = 0; fp.nr_out && i < 100; i++)
 		CHECK(land(&q, fp.out[0], true) == 0);
 	CHECK(cr.nr_done == 2 && cr.d[0].vaddr == VA_A && cr.d[1].vaddr == VA_B && !fq_busy(&q));
+	teardown(&q);
+
+	/* a prefetch queued behind others goes next after the one begun */
+	mode = (typeof(mode)){ .one_copy = true, .nr_stage = 4, .stage_size = 16 * PAGE, .bg_cap = 0 };
+	if (setup(&q, 2, 4, PAGE, NULL))
+		return;
+	CHECK(submit_kind(&q, T1, VA_A, 2, FQ_PREFETCH) == 0 && submit_kind(&q, T1, VA_C, 1, FQ_PREFETCH) == 0);
+	CHECK(submit_kind(&q, T1, VA_B, 1, FQ_PREFETCH) == 0 && fp.nr == 1);
+	CHECK(fq_urge(&q, T1, VA_B) == 1 && q.urges_moved == 1);
+	CHECK(land(&q, 0, true) == 0 && fp.nr == 2 && read_is(1, true, VA_A + PAGE, RK_A, PAGE));
+	CHECK(land(&q, 1, true) == 0 && fp.nr == 3 && read_is(2, true, VA_B, RK_B, PAGE));
+	while (fp.nr_out)
+		CHECK(land(&q, fp.out[0], true) == 0);
+	CHECK(fp.nr == 4 && cr.nr_done == 3 && !fq_busy(&q));
 	teardown(&q);
 
 	/* paced: of the ready ones, the one a task waits for is handed over first */
