@@ -185,6 +185,8 @@ host_transport_plugins_only() {
 
 # A bad setting is refused when the plugin loads, before anything is frozen:
 # the dump fails naming the setting and what it accepts, the task runs on.
+# And a lazy-pages option of our CRIU patches out of range is refused by
+# 'criu lazy-pages' at once, naming the option.
 host_bad_setting() {
 	local d pid rc=0 setting
 	for setting in CRIU_RDMA_READ_SIZE=0 CRIU_RDMA_TIMEOUT_MS=10s CRIU_RDMA_ZERO_COPY=2 CRIU_RDMA_NETNS=relative; do
@@ -211,6 +213,18 @@ host_bad_setting() {
 	grep -q "rdma: param CRIU_RDMA_READ_SIZE=65536" $d/dump.log || { echo "FAIL: the value in force is not logged"; rc=1; }
 	kill $pid
 	rm -rf $d
+	# CRIU's own lazy-pages options (criu-patches/) refuse what is out of range, naming the option
+	local opt err
+	for opt in "--lazy-request-max 32" "--lazy-request-max 8192" "--lazy-request-max 1m" \
+		"--lazy-request-ranges 0" "--lazy-pages-inflight 65"; do
+		d=$(mktemp -d)
+		# shellcheck disable=SC2086 # (the option and its value: two words)
+		if err=$(build/criu lazy-pages -D $d $opt 2>&1); then
+			echo "FAIL: lazy-pages took $opt"; rc=1
+		fi
+		echo "$err" | grep -q -- "${opt%% *} takes" || { echo "FAIL: no message for $opt: $err"; rc=1; }
+		rm -rf $d
+	done
 	return $rc
 }
 
