@@ -17,28 +17,7 @@ import sys
 
 # the percentile and sample reader of the bench report, not a copy of them
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from report import pct, samples  # noqa: E402
-
-
-def pair(d):
-    """The task's accesses lined up with the daemon's faults: per access
-    (fault -> plugin asked, plugin asked -> UFFDIO_COPY done, done -> the
-    task runs), or [] without both timestamp files."""
-    ta, tf = os.path.join(d, 'lat-abs.txt'), os.path.join(d, 'stats.faults')
-    if not (os.path.exists(ta) and os.path.exists(tf)):
-        return []
-    with open(ta) as f:
-        acc = [tuple(map(float, x.split())) for x in f if x.strip()]
-    with open(tf) as f:
-        flt = sorted(tuple(map(float, x.split())) for x in f if x.strip())
-    out, j = [], 0
-    for t0, t1 in acc:
-        while j < len(flt) and flt[j][0] < t0:
-            j += 1
-        if j < len(flt) and flt[j][0] <= t1:
-            s, _, _, done = flt[j]
-            out.append((s - t0, done - s, t1 - done))
-    return out
+from report import pair, pct, samples  # noqa: E402
 
 
 def med(v):

@@ -168,6 +168,8 @@ migrate() {
 	# rdma-nourge: a fault on a page a queued request carries waits for it in line
 	rdma-nourge) export CRIU_RDMA_URGE=0 ;;
 	*-inflight1) extra="--lazy-pages-inflight 1" ;;
+	# -reqN: background requests of at most N KiB (CRIU's default: 4096)
+	*-req[0-9]*) extra="--lazy-request-max ${tr##*-req}" ;;
 	*-ranges1) extra="--lazy-request-ranges 1" ;;
 	esac
 	case $kind in
