@@ -11,8 +11,10 @@
 #                        [--scan-hold-ms MS] [--scan-variant NAME:ARGS]... [--sparse-mib 64]
 #                        [--windows "1 16"] [--latency-variants "tcp rdma rdma-event rdma-copy"]
 #                        [--log-level 3] [--latency-log-level 2] [--keep-daemon-log 1]
-#                        [--storm-variants "tcp rdma rdma-nocap rdma-nofirst rdma-pace1 rdma-depth16 rdma-nourge"]
-#                        [--pull-variants "tcp rdma tcp-inflight1 rdma-inflight1 rdma-depth16"] [--out DIR]
+#                        [--storm-variants "tcp rdma tcp-req4096 rdma-req4096 rdma-nocap rdma-nofirst rdma-pace1
+#                                           rdma-depth16 rdma-nourge"]
+#                        [--pull-variants "tcp rdma tcp-req4096 rdma-req4096 tcp-inflight1 rdma-inflight1
+#                                          rdma-depth16"] [--out DIR]
 #
 # --mtus changes the netdev's MTU for each pass (rxe then uses IB MTU 1024 /
 # 4096); without it the current MTU is measured.  While faults are timed the
@@ -53,10 +55,10 @@
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 ip=${CRR_IP:-} dev=rxe0 netdev=eth0 mtus= runs=3 samples=200 mib=64 pull_mib=512 hold_ms=6000 loglevel=3
-lat_loglevel=2 keep_daemon_log=0 storm_variants="tcp rdma rdma-nocap rdma-nofirst rdma-pace1 rdma-depth16 rdma-nourge"
+lat_loglevel=2 keep_daemon_log=0 storm_variants="tcp rdma tcp-req4096 rdma-req4096 rdma-nocap rdma-nofirst rdma-pace1 rdma-depth16 rdma-nourge"
 storm_mib=256 scan_mib=4 scan_hold_ms= sparse_mib=64
 windows="1 16" lat_variants="tcp rdma rdma-event rdma-copy"
-pull_variants="tcp rdma tcp-inflight1 rdma-inflight1 rdma-depth16"
+pull_variants="tcp rdma tcp-req4096 rdma-req4096 tcp-inflight1 rdma-inflight1 rdma-depth16"
 # the scan's variants, NAME:EXTRA_LAZY_PAGES_ARGS (--scan-variant replaces the list)
 scan_variants=("plain:--lazy-prefetch 0" "prefetch:--lazy-prefetch 64")
 scan_variants_given=
@@ -168,7 +170,7 @@ migrate() {
 	# rdma-nourge: a fault on a page a queued request carries waits for it in line
 	rdma-nourge) export CRIU_RDMA_URGE=0 ;;
 	*-inflight1) extra="--lazy-pages-inflight 1" ;;
-	# -reqN: background requests of at most N KiB (CRIU's default: 4096)
+	# -reqN: background requests of at most N KiB (default 256; -req4096: CRIU's old fixed size)
 	*-req[0-9]*) extra="--lazy-request-max ${tr##*-req}" ;;
 	*-ranges1) extra="--lazy-request-ranges 1" ;;
 	esac

@@ -266,17 +266,17 @@ if [ "$workload_arg" = sparse ]; then
 			fail "the plugin counted $background_ranges ranges in $background_requests requests"
 	fi
 fi
-# --lazy-request-max N: no background request copied more than N KiB into
-# the task (CRIU logs each UFFDIO_COPY), and requests still grew past the
-# first 64 KiB up to it.
+# Background requests of at most --lazy-request-max KiB (default 256): no
+# copy into the task was larger (CRIU logs each UFFDIO_COPY; a prefetch is
+# at most --lazy-prefetch's 64 pages, 256 KiB), and, with the option given,
+# requests still grew past the first 64 KiB up to it.
 want_max=$(echo "${CRR_LAZY_ARGS:-}" | sed -n 's/.*--lazy-request-max \([0-9]*\).*/\1/p')
-if [ -n "$want_max" ]; then
-	largest=$(sed -n 's/.*uffd_copy: 0x[0-9a-f]*\/\([0-9]*\)$/\1/p' $img/lazy.log | sort -n | tail -n 1)
-	echo "largest copy into the task: ${largest:-none} bytes (--lazy-request-max $want_max)"
-	[ -n "$largest" ] || fail "no uffd_copy lines in the lazy-pages log"
-	[ "$largest" -le $((want_max * 1024)) ] || fail "a copy of $largest bytes, over --lazy-request-max $want_max"
-	[ "$want_max" -le 64 ] || [ "$largest" -gt 65536 ] || fail "background requests never grew past 64 KiB"
-fi
+largest=$(sed -n 's/.*uffd_copy: 0x[0-9a-f]*\/\([0-9]*\)$/\1/p' $img/lazy.log | sort -n | tail -n 1)
+echo "largest copy into the task: ${largest:-none} bytes (--lazy-request-max ${want_max:-256, the default})"
+[ -n "$largest" ] || fail "no uffd_copy lines in the lazy-pages log"
+[ "$largest" -le $((${want_max:-256} * 1024)) ] || fail "a copy of $largest bytes, over --lazy-request-max ${want_max:-256}"
+[ -z "$want_max" ] || [ "$want_max" -le 64 ] || [ "$largest" -gt 65536 ] ||
+	fail "background requests never grew past 64 KiB"
 if [ -n "${CRR_EXPECT_TRIED_FIRST:-}" ]; then
 	grep "trying the source at" $img/lazy.log | sed 's/^([0-9. ]*) //'
 	grep -q "trying the source at ${CRR_EXPECT_TRIED_FIRST}:$port (1 of" $img/lazy.log ||
