@@ -36,8 +36,10 @@ run_case() { # NAME PORT RECOVERY_S CUT_S
 	for _ in $(seq 6000); do grep -q "MiB zero-copy from" $d/img/dump.log 2>/dev/null && break; sleep 0.1; done
 	grep -q "MiB zero-copy from" $d/img/dump.log 2>/dev/null || { fail "$name: the source never served"; return; }
 	before=$(resources)
-	# fault: no background pull for a while, so the pages come by faults
-	[ $name = fault ] && delay="--lazy-background-delay 15000"
+	# fault: no background pull for a while, so the pages come by faults;
+	# long: nor there, so that pages are still missing when the link goes
+	# (a pull of its 32 MiB in 256 KiB requests was done within the 1.5 s)
+	case $name in fault | long) delay="--lazy-background-delay 15000" ;; esac
 	CRIU_RDMA_TIMEOUT_MS=2000 CRIU_RDMA_RECOVERY_S=$recovery CRIU_RDMA_STATS=$work/stats \
 		$criu lazy-pages --page-server --rdma --address $CRR_PEER --port $port -D $d/img -W $work \
 		--libdir $top/build/plugin $delay -o lazy.log -v4 &
