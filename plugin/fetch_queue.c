@@ -5,6 +5,12 @@
 #include "fetch_queue.h"
 #include "rdma_log.h"
 
+/* The staging buffers a setup asks for, at most FQ_MAX_STAGE. */
+static unsigned int stage_count(const struct fq_setup *s)
+{
+	return s->nr_stage < FQ_MAX_STAGE ? s->nr_stage : FQ_MAX_STAGE;
+}
+
 int fq_init(struct fetch_queue *q, const struct fq_setup *s)
 {
 	memset(q, 0, sizeof(*q));
@@ -23,7 +29,7 @@ int fq_init(struct fetch_queue *q, const struct fq_setup *s)
 	q->bg_hold = s->bg_hold;
 	q->last_fault = -1e9;
 	q->one_copy = s->one_copy;
-	q->nr_stage = s->nr_stage < FQ_MAX_STAGE ? s->nr_stage : FQ_MAX_STAGE;
+	q->nr_stage = stage_count(s);
 	q->stage_size = q->nr_stage ? s->stage_size : 0;
 	q->bg_per_round = s->bg_per_round;
 	q->slots = calloc(q->nr_slots, sizeof(*q->slots));
@@ -53,9 +59,7 @@ size_t fq_pool_size(const struct fetch_queue *q)
 
 size_t fq_pool_size_for(const struct fq_setup *s)
 {
-	unsigned int nr_stage = s->nr_stage < FQ_MAX_STAGE ? s->nr_stage : FQ_MAX_STAGE;
-
-	return pool_bytes(s->nr_bg + s->nr_fault, s->read_size, nr_stage, s->stage_size);
+	return pool_bytes(s->nr_bg + s->nr_fault, s->read_size, stage_count(s), s->stage_size);
 }
 
 static uint8_t *slot_mem(const struct fetch_queue *q, unsigned int slot)
