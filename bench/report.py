@@ -470,6 +470,12 @@ def redis_runs(data, sub_dir):
     return out
 
 
+def number(env, key):
+    """@key of a read_env() dict if it is a number, else None."""
+    v = env.get(key)
+    return v if isinstance(v, float) else None
+
+
 def redis_ratio(runs, key):
     """Median over the runs of RDMA / TCP of @key (each run's two transports ran back to back)."""
     v = [x for x in (ratio(r.get(key), t.get(key)) for _, r, t, _ in runs) if x is not None]
@@ -492,8 +498,7 @@ def redis_table(data):
                 '| | ' + ' | '.join(x[0] for x in runs) + ' | median RDMA / TCP |',
                 '|---|' + '---|' * (len(runs) + 1)]
         for what, key in rows:
-            cells = [f'{fmt(r.get(key) if isinstance(r.get(key), float) else None, 2)} / '
-                     f'{fmt(t.get(key) if isinstance(t.get(key), float) else None, 2)}' for _, r, t, _ in runs]
+            cells = [f'{fmt(number(r, key), 2)} / {fmt(number(t, key), 2)}' for _, r, t, _ in runs]
             out.append(f'| {what} | ' + ' | '.join(cells) + f' | {fmt(redis_ratio(runs, key), 2)} |')
         out.append('')
     failed = text_of(os.path.join(data, 'redis-failed.txt'))

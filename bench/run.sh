@@ -95,6 +95,6 @@ fi
 python3 bench/report.py "$out/data" bench/RESULTS.md bench/plots
 echo "bench: wrote bench/RESULTS.md and bench/plots/"
 if [ -s "$out/data/redis-failed.txt" ]; then
-	echo "bench: Redis runs that failed their checks: $(cat "$out/data/redis-failed.txt" | tr '\n' ' ')" >&2
+	echo "bench: Redis runs that failed their checks: $(tr '\n' ' ' < "$out/data/redis-failed.txt")" >&2
 	exit 1
 fi
