@@ -55,7 +55,7 @@ start_guest() {
 		-nodefaults -display none -no-reboot \
 		-serial "file:$dir/serial.log" \
 		-kernel "$image/vmlinuz" -initrd "$image/initrd.img" \
-		-append "console=ttyS0 root=/dev/vda rw init=/sbin/crr-init quiet net.ifnames=0 crr.src=$CRR_TOP crr.cache=$CRR_CACHE crr.out=$dir" \
+		-append "console=ttyS0 root=/dev/vda rw init=/sbin/crr-init quiet panic=1 net.ifnames=0 crr.src=$CRR_TOP crr.cache=$CRR_CACHE crr.out=$dir" \
 		-drive "file=$image/image.ext4,format=raw,if=virtio,snapshot=on" \
 		-netdev "$netdev" -device "virtio-net-pci,netdev=n0,mac=$mac" \
 		-virtfs "local,path=$CRR_TOP,mount_tag=src,security_model=none" \
