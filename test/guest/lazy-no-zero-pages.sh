@@ -33,21 +33,30 @@ wait_log() { # FILE PATTERN
 	return 1
 }
 
-# run_case NAME TRANSPORT(tcp|rdma) KILL(source|target) PORT MIB [DELAY_MS]
-run_case() {
-	local name=$1 transport=$2 victim=$3 port=$4 mib=$5 delay= d pid dump lazy restored t0 rdma= before
-	[ -n "${6:-}" ] && delay="--lazy-background-delay $6"
-	[ $transport = rdma ] && rdma=--rdma
+# dump_lazily NAME MIB PORT RDMA_FLAG [VAR=VALUE...]: a lazy-pattern workload of
+# MIB (its environment given VAR=VALUE) in a new directory $d, dumped lazily
+# ($pid the workload, $dump the dump serving it)
+dump_lazily() {
+	local name=$1 mib=$2 port=$3 rdma=$4
+	shift 4
 	d=$(mktemp -d /tmp/nozero.XXXXXX)
 	mkdir $d/img
-	before=$(rdma resource show | sed 's/^[0-9]*: //')
-	unshare -p -f setsid $top/build/test/tools/lazy-pattern $d $mib < /dev/null > $d/workload.log 2>&1 &
+	env "$@" unshare -p -f setsid $top/build/test/tools/lazy-pattern $d $mib < /dev/null > $d/workload.log 2>&1 &
 	for _ in $(seq 300); do [ -f $d/ready ] && break; sleep 0.1; done
 	pid=$(pgrep -f "^$top/build/test/tools/lazy-pattern $d" | head -n 1)
 	$criu dump -t $pid -D $d/img --lazy-pages $rdma --address $CRR_IP --port $port --libdir $plugins \
 		-o dump.log -v4 &
 	dump=$!
 	wait_log $d/img/dump.log "Starting lazy pages server\|MiB zero-copy from" || fail "$name: dump did not serve"
+}
+
+# run_case NAME TRANSPORT(tcp|rdma) KILL(source|target) PORT MIB [DELAY_MS]
+run_case() {
+	local name=$1 transport=$2 victim=$3 port=$4 mib=$5 delay= d pid dump lazy restored t0 rdma= before
+	[ -n "${6:-}" ] && delay="--lazy-background-delay $6"
+	[ $transport = rdma ] && rdma=--rdma
+	before=$(rdma resource show | sed 's/^[0-9]*: //')
+	dump_lazily $name $mib $port "$rdma"
 	sleep 1
 	$criu lazy-pages --page-server $rdma --address $CRR_IP --port $port -D $d/img --libdir $plugins \
 		$delay -o lazy.log -v4 &
@@ -115,16 +124,7 @@ run_case() {
 # read zeros once the daemon's userfaultfds go.
 run_unreachable() {
 	local name=$1 port=$2 d pid dump lazy restore restored rc dead=${CRR_IP%.*}.99
-	d=$(mktemp -d /tmp/nozero.XXXXXX)
-	mkdir $d/img
-	GLIBC_TUNABLES=glibc.pthread.rseq=0 unshare -p -f setsid $top/build/test/tools/lazy-pattern $d 16 \
-		< /dev/null > $d/workload.log 2>&1 &
-	for _ in $(seq 300); do [ -f $d/ready ] && break; sleep 0.1; done
-	pid=$(pgrep -f "^$top/build/test/tools/lazy-pattern $d" | head -n 1)
-	$criu dump -t $pid -D $d/img --lazy-pages --rdma --address $CRR_IP --port $port --libdir $plugins \
-		-o dump.log -v4 &
-	dump=$!
-	wait_log $d/img/dump.log "MiB zero-copy from" || fail "$name: dump did not serve"
+	dump_lazily $name 16 $port --rdma GLIBC_TUNABLES=glibc.pthread.rseq=0
 	CRIU_RDMA_TIMEOUT_MS=20000 $criu lazy-pages --page-server --rdma --address $dead --port $port \
 		-D $d/img --libdir $plugins -o lazy.log -v4 &
 	lazy=$!
