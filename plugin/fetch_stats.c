@@ -185,8 +185,8 @@ void fetch_stats_report(struct fetch_stats *s, unsigned long reads, double now, 
 		"fault_latency_p50_us=%.1f\nfault_latency_p99_us=%.1f\nfault_queue_us_p50=%.1f\n"
 		"fault_read_us_p50=%.1f\nfault_copy_us_p50=%.1f\nreconnects=%lu\npaused_ms=%.0f\ncopied_bytes=%llu\n"
 		"prefetch_pages=%lu\nprefetch_requests=%lu\nbackground_in_flight_max=%u\nfault_spin_reaped=%lu\n"
-		"fault_spin_missed=%lu\nfaults_on_requested_pages=%lu\nrequests_moved_ahead=%lu\nbackground_parts=%"
-		"lu\n",
+		"fault_spin_missed=%lu\nfaults_on_requested_pages=%lu\nrequests_moved_ahead=%lu\n"
+		"background_parts=%lu\n",
 		s->fault_pages, s->fault_reqs, s->bg_pages, s->bg_reqs, s->bg_ranges, (unsigned long long)s->bytes,
 		reads, s->tasks_done, secs, p50, p99, q50, w50, c50, s->reconnects, s->paused_s * 1e3,
 		(unsigned long long)s->copied_bytes, s->prefetch_pages, s->prefetch_reqs, s->bg_open_max,

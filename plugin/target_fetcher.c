@@ -167,7 +167,7 @@ static int register_pool(void)
 	return 0;
 }
 
-/* CRIU_RDMA_HANDOVER_KB in bytes, whole pages (at least one). */
+/* CRIU_RDMA_HANDOVER_KB in bytes, rounded up to whole pages (0 stays 0: requests go whole). */
 static uint32_t handover_bytes(const struct rdma_cfg *cfg)
 {
 	uint32_t page = (uint32_t)sysconf(_SC_PAGESIZE), bytes = (uint32_t)cfg->handover_kb << 10;
