@@ -11,7 +11,7 @@
 #                        [--scan-hold-ms MS] [--scan-variant NAME:ARGS]... [--sparse-mib 64]
 #                        [--windows "1 16"] [--latency-variants "tcp rdma rdma-event rdma-copy"]
 #                        [--log-level 3] [--latency-log-level 2] [--keep-daemon-log 1]
-#                        [--storm-variants "tcp rdma tcp-req4096 rdma-req4096 rdma-nocap rdma-nofirst rdma-pace1
+#                        [--storm-variants "tcp rdma tcp-req4096 rdma-req4096 rdma-nocap rdma-nofirst rdma-hand0
 #                                           rdma-depth16 rdma-nourge"]
 #                        [--pull-variants "tcp rdma tcp-req4096 rdma-req4096 tcp-inflight1 rdma-inflight1
 #                                          rdma-depth16"] [--out DIR]
@@ -55,7 +55,7 @@
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 ip=${CRR_IP:-} dev=rxe0 netdev=eth0 mtus= runs=3 samples=200 mib=64 pull_mib=512 hold_ms=6000 loglevel=3
-lat_loglevel=2 keep_daemon_log=0 storm_variants="tcp rdma tcp-req4096 rdma-req4096 rdma-nocap rdma-nofirst rdma-pace1 rdma-depth16 rdma-nourge"
+lat_loglevel=2 keep_daemon_log=0 storm_variants="tcp rdma tcp-req4096 rdma-req4096 rdma-nocap rdma-nofirst rdma-hand0 rdma-depth16 rdma-nourge"
 storm_mib=256 scan_mib=4 scan_hold_ms= sparse_mib=64
 windows="1 16" lat_variants="tcp rdma rdma-event rdma-copy"
 pull_variants="tcp rdma tcp-req4096 rdma-req4096 tcp-inflight1 rdma-inflight1 rdma-depth16"
@@ -150,7 +150,7 @@ migrate() {
 	export CRIU_RDMA_STATS=$d/stats
 	# a variant switches one mechanism off against the defaults (the A/B)
 	unset CRIU_RDMA_FAULT_SPIN_US CRIU_RDMA_ONE_COPY CRIU_RDMA_FAULT_BG_CAP CRIU_RDMA_FAULT_SPIN_IDLE_US \
-		CRIU_RDMA_CQ_ARM_LAZY CRIU_RDMA_FAULT_FIRST CRIU_RDMA_BG_PER_ROUND CRIU_RDMA_BG_DEPTH CRIU_RDMA_URGE
+		CRIU_RDMA_CQ_ARM_LAZY CRIU_RDMA_FAULT_FIRST CRIU_RDMA_HANDOVER_KB CRIU_RDMA_BG_DEPTH CRIU_RDMA_URGE
 	case $tr in
 	rdma-event) export CRIU_RDMA_FAULT_SPIN_US=0 ;;
 	# the fault path's two switches of 2026-11-28, apart and together (the defaults before)
@@ -162,8 +162,8 @@ migrate() {
 	rdma-copy) export CRIU_RDMA_ONE_COPY=0 ;;
 	rdma-nocap) export CRIU_RDMA_FAULT_BG_CAP=65536 ;;
 	rdma-nofirst) export CRIU_RDMA_FAULT_FIRST=0 ;;
-	rdma-nopace) export CRIU_RDMA_BG_PER_ROUND=0 ;;
-	rdma-pace1) export CRIU_RDMA_BG_PER_ROUND=1 ;;
+	# rdma-handN: background pages to CRIU N KiB per round of its loop (rdma-hand0: each request whole, at once)
+	rdma-hand[0-9]*) export CRIU_RDMA_HANDOVER_KB=${tr#rdma-hand} ;;
 	# rdma-depthN: at most N background READs in flight (rdma-depth16: the connection's 16 of rxe)
 	rdma-depth2-nourge) export CRIU_RDMA_BG_DEPTH=2 CRIU_RDMA_URGE=0 ;;
 	rdma-depth[0-9]*) export CRIU_RDMA_BG_DEPTH=${tr#rdma-depth} ;;
@@ -383,9 +383,8 @@ start=$SECONDS
 for run in $(seq $runs); do
 	[ "$storm_mib" -gt 0 ] || break
 	# (rdma-nocap: no cap on background READs while faults wait; rdma-nofirst:
-	# READs reaped together go to CRIU in completion order; rdma-pace1: background
-	# requests to CRIU one per round of its loop (rdma-nopace: all at once, the
-	# default since 2026-11-28's bench); variants: storm only)
+	# READs reaped together go to CRIU in completion order; rdma-hand0: background
+	# requests to CRIU whole, never in parts (CRIU_RDMA_HANDOVER_KB=0); variants: storm only)
 	for tr in $storm_variants; do
 		for mode in storm idle; do
 			[ $tr != tcp ] && [ $tr != rdma ] && [ $mode = idle ] && continue

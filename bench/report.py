@@ -28,8 +28,7 @@ NAME = {'tcp': 'CRIU TCP', 'rdma': 'criu-rdma', 'rdma-event': 'criu-rdma, a faul
         'rdma-inflight1': 'criu-rdma, one background request at a time',
         'rdma-nocap': 'criu-rdma, background not capped while faults wait',
         'rdma-nofirst': 'criu-rdma, completions to CRIU in completion order',
-        'rdma-nopace': 'criu-rdma, background requests to CRIU all at once',
-        'rdma-pace1': 'criu-rdma, background requests to CRIU one per round of its loop',
+        'rdma-hand0': 'criu-rdma, background requests to CRIU whole, never in parts',
         'tcp-ranges1': 'CRIU TCP, one range per request', 'rdma-ranges1': 'criu-rdma, one range per request',
         'rdma-depth16': 'criu-rdma, 16 background READs in flight (the connection\'s)',
         'rdma-nourge': 'criu-rdma, a fault on a requested page waits in line'}
@@ -38,8 +37,8 @@ NAME.update({f'{tr}-req{kb}': f'{NAME[tr]}, background requests of at most {kb} 
              for tr in ('tcp', 'rdma') for kb in (64, 128, 512, 1024, 2048)})
 NAME.update({f'{tr}-req4096': f'{NAME[tr]}, background requests up to 4 MiB (CRIU\'s old size)' for tr in ('tcp', 'rdma')})
 PULL_TRS = ('tcp', 'rdma', 'tcp-req4096', 'rdma-req4096', 'tcp-inflight1', 'rdma-inflight1', 'rdma-depth16')
-STORM_TRS = ('tcp', 'rdma', 'tcp-req4096', 'rdma-req4096', 'rdma-nocap', 'rdma-nofirst', 'rdma-nopace', 'rdma-pace1',
-             'rdma-depth16', 'rdma-nourge')
+STORM_TRS = ('tcp', 'rdma', 'tcp-req4096', 'rdma-req4096', 'rdma-nocap', 'rdma-nofirst', 'rdma-hand0', 'rdma-depth16',
+             'rdma-nourge')
 LAT_TRS = ('tcp', 'rdma', 'rdma-event', 'rdma-copy')
 
 

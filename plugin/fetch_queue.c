@@ -31,7 +31,7 @@ int fq_init(struct fetch_queue *q, const struct fq_setup *s)
 	q->one_copy = s->one_copy;
 	q->nr_stage = stage_count(s);
 	q->stage_size = q->nr_stage ? s->stage_size : 0;
-	q->bg_per_round = s->bg_per_round;
+	q->handover = s->handover;
 	q->slots = calloc(q->nr_slots, sizeof(*q->slots));
 	q->pool = s->pool;
 	if (!q->slots || (!q->pool && posix_memalign((void **)&q->pool, (size_t)q->page, fq_pool_size(q)))) {
@@ -223,6 +223,15 @@ static int post_one(struct fetch_queue *q, struct fetch_req *r, struct fetch_req
 }
 
 /*
+ * A fault waits, or one was served less than bg_hold ago: a task that
+ * faults once faults again soon.
+ */
+static bool faults_about(const struct fetch_queue *q)
+{
+	return fq_faults_pending(q) || q->now() - q->last_fault < q->bg_hold;
+}
+
+/*
  * Each queue into its own slots and onto its own QP: faults, then one
  * prefetch READ at a time on the lane; background capped while faults wait.
  */
@@ -239,7 +248,7 @@ static int post_queued(struct fetch_queue *q)
 	while (!q->fault_q && q->pf_q && !q->busy_pf && q->busy_slots - q->busy_bg < lane)
 		if (post_one(q, q->pf_q, &q->pf_q) < 0)
 			return -1;
-	if (q->bg_cap_fault < bg_max && (fq_faults_pending(q) || q->now() - q->last_fault < q->bg_hold))
+	if (q->bg_cap_fault < bg_max && faults_about(q))
 		bg_max = q->bg_cap_fault;
 	/* a slot that holds a ready request's pages has no READ in flight, but is taken */
 	while (q->bg_q && q->busy_bg - q->bg_held < bg_max && q->busy_bg < q->nr_bg) {
@@ -310,7 +319,25 @@ static void learn_read_time(struct fetch_queue *q, const struct fetch_req *r)
 	q->fault_read_avg = q->fault_read_avg > 0 ? q->fault_read_avg + (t - q->fault_read_avg) / 8 : t;
 }
 
-/* Every READ of @r is in, at @data: CRIU places the pages from there. */
+/*
+ * CRIU gets @len bytes of @r from where it has had them up to, at @data (the
+ * request's pages): a part of @r while more remain.  The completion's value.
+ */
+static int give(struct fetch_queue *q, struct fetch_req *r, uint8_t *data, uint64_t len)
+{
+	unsigned int flags = r->handed + len < r->len ? CR_LAZY_COMPLETE_PART : 0;
+	uint64_t off = r->handed;
+
+	if (!q->one_copy) {
+		memcpy(r->buf + off, data + off, len);
+		q->copied_bytes += len;
+		data = r->buf;
+	}
+	r->handed += len;
+	return r->complete(r->img_id, r->vaddr + off, len / q->page, data + off, flags, r->priv);
+}
+
+/* Every READ of @r is in, at @data: CRIU places the pages (those it has not had) from there. */
 static int complete(struct fetch_queue *q, struct fetch_req *r, uint8_t *data)
 {
 	int ret;
@@ -320,12 +347,7 @@ static int complete(struct fetch_queue *q, struct fetch_req *r, uint8_t *data)
 		learn_read_time(q, r);
 		q->last_fault = r->times.read;
 	}
-	if (!q->one_copy) {
-		memcpy(r->buf, data, r->len);
-		q->copied_bytes += r->len;
-		data = r->buf;
-	}
-	ret = r->complete(r->img_id, r->vaddr, r->nr_pages, data, r->priv);
+	ret = give(q, r, data, r->len - r->handed);
 	r->times.done = q->now();
 	if (q->stats && r->prefetch)
 		fetch_stats_prefetch(q->stats, r->nr_pages, r->len, r->times.done);
@@ -394,7 +416,7 @@ int fq_read_done(struct fetch_queue *q, unsigned int slot, bool ok)
 	}
 	if (--r->reads_left || r->next_off != r->len) {
 		slot_free(q, s);
-	} else if (!r->fault && q->bg_per_round) {
+	} else if (!r->fault && q->handover && faults_about(q)) {
 		make_ready(q, r, s);
 	} else {
 		/* a request of one READ is handed over in its slot: free it after */
@@ -424,12 +446,25 @@ bool fq_ready(const struct fetch_queue *q)
 
 int fq_hand_over(struct fetch_queue *q, bool all)
 {
+	uint64_t budget = q->handover;
 	int n = 0, freed = 0;
 
-	while (q->ready_q && (all || (unsigned int)n < q->bg_per_round)) {
+	/* with no fault about, parts would only slow the pull */
+	all = all || !faults_about(q);
+	while (q->ready_q && (all || budget)) {
 		struct fetch_req *r = q->ready_q;
+		uint64_t left = r->len - r->handed;
 		int slot = r->held_slot, ret;
 
+		n++;
+		if (!all && left > budget) {
+			/* a part: the rest stays first in line */
+			if (give(q, r, r->data, budget) < 0)
+				return -1;
+			q->parts++;
+			break;
+		}
+		budget -= all ? 0 : left;
 		q->ready_q = r->next;
 		ret = complete(q, r, r->data);
 		if (slot >= 0) {
@@ -438,7 +473,6 @@ int fq_hand_over(struct fetch_queue *q, bool all)
 		}
 		if (ret)
 			return -1;
-		n++;
 	}
 	/* a slot given back may take a queued READ */
 	if (freed && dispatch(q))

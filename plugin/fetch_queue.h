@@ -30,14 +30,16 @@
  * background must not fill the wire between two faults); the cap lifts when
  * the faults stop.
  *
- * Paced hand-over (bg_per_round): CRIU copies each completed request into
+ * Hand-over in parts (handover): CRIU copies each completed request into
  * its task (UFFDIO_COPY) in the one thread that also reads the tasks'
- * faults, and a background request of MiBs took ~20 ms there under
- * emulation; handed several at once, a fault that came meanwhile waited
- * for all of them.  A background request whose READs are all in waits in
- * a ready list instead, and fq_hand_over() gives CRIU a few per round of
- * its loop, so that it reads a new fault after each few.  Faults and
- * prefetches are handed over at once, as before.
+ * faults, so a fault that comes meanwhile waits for the whole copy (a
+ * background request of 256 KiB: ~2-3 ms under emulation).  While faults
+ * are about (as for the cap above), a background request whose READs are
+ * all in waits in a ready list instead, and each fq_hand_over() gives CRIU
+ * at most handover bytes of it (a part of a request, CR_LAZY_COMPLETE_PART,
+ * or several requests), so that CRIU reads new faults between them.  With
+ * no fault about each goes whole, at once: every round of CRIU's loop more
+ * costs the pull.  Faults and prefetches are handed over at once.
  *
  * CRIU hands every request of a task the same buffer and expects it to hold
  * a request's data only when that request completes.  With two QPs requests
@@ -71,11 +73,12 @@ struct fetch_req {
 	int stage_idx;	/* its staging buffer in the pool, or -1 (private memory) */
 	cr_lazy_pages_complete_t complete;
 	void *priv;
-	bool fault;    /* on the lane: a fault or a prefetch */
-	bool prefetch; /* a prefetch: nobody waits for it yet */
-	bool last;     /* background: the last range of CRIU's request */
-	uint8_t *data; /* ready: where its pages are */
-	int held_slot; /* ready: the slot its pages are in (kept until handed over), or -1 */
+	bool fault;	 /* on the lane: a fault or a prefetch */
+	bool prefetch;	 /* a prefetch: nobody waits for it yet */
+	bool last;	 /* background: the last range of CRIU's request */
+	uint8_t *data;	 /* ready: where its pages are */
+	uint64_t handed; /* ready: bytes CRIU has had of them (parts) */
+	int held_slot;	 /* ready: the slot its pages are in (kept until handed over), or -1 */
 	unsigned int reads_left;
 	uint64_t next_off, len; /* next byte to post */
 	struct fetch_times times;
@@ -115,7 +118,7 @@ struct fetch_queue {
 	struct fq_slot *slots;
 	struct fetch_req *fault_q, *fault_tail, *pf_q, *pf_tail, *bg_q, *bg_tail;
 	struct fetch_req *ready_q, *ready_tail; /* background requests with every READ in, for CRIU */
-	unsigned int bg_per_round;		/* 0: background requests handed over at once */
+	uint32_t handover;			/* bytes per fq_hand_over(); 0: each request at once */
 	unsigned long reads, completed;
 	unsigned int bg_open, bg_open_max; /* background requests asked and not completed (most at once) */
 	bool bg_partial;		   /* the ranges of a background request are still arriving */
@@ -123,6 +126,7 @@ struct fetch_queue {
 	double fault_read_avg;		   /* recent time of a fault's READs on the wire, seconds (EWMA) */
 	bool paused;			   /* no connection: requests wait in their queues */
 	unsigned long urges, urges_moved;  /* faults on a requested page (fq_urge); its request moved ahead */
+	unsigned long parts;		   /* parts of background requests handed over (not their last) */
 };
 
 #define FQ_MAX_STAGE 32
@@ -136,9 +140,9 @@ struct fq_setup {
 	unsigned int bg_cap_fault; /* >= nr_bg: no cap */
 	double bg_hold;		   /* seconds the cap holds after the last fault */
 	bool one_copy;
-	unsigned int nr_stage;	   /* at most FQ_MAX_STAGE; 0: requests of several READs gather privately */
-	uint32_t stage_size;	   /* a multiple of @page */
-	unsigned int bg_per_round; /* background requests CRIU gets per fq_hand_over(); 0: at once */
+	unsigned int nr_stage; /* at most FQ_MAX_STAGE; 0: requests of several READs gather privately */
+	uint32_t stage_size;   /* a multiple of @page */
+	uint32_t handover;     /* background bytes CRIU gets per fq_hand_over(), a multiple of @page; 0: at once */
 	fq_post_t post;
 	fq_flush_t flush; /* optional */
 	void *post_ctx;
@@ -172,8 +176,9 @@ int fq_read_done(struct fetch_queue *q, unsigned int slot, bool ok);
 void fq_pause(struct fetch_queue *q);
 int fq_resume(struct fetch_queue *q);
 /*
- * Gives CRIU the ready background requests, at most bg_per_round of them
- * (@all: every one); the number handed over, or -1.
+ * Gives CRIU the ready background requests, at most handover bytes of them
+ * (@all: every one), front to back; how many requests or parts it handed
+ * over, or -1.
  */
 int fq_hand_over(struct fetch_queue *q, bool all);
 /* Background requests wait to be handed over. */

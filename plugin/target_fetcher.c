@@ -167,6 +167,14 @@ static int register_pool(void)
 	return 0;
 }
 
+/* CRIU_RDMA_HANDOVER_KB in bytes, rounded up to whole pages (0 stays 0: requests go whole). */
+static uint32_t handover_bytes(const struct rdma_cfg *cfg)
+{
+	uint32_t page = (uint32_t)sysconf(_SC_PAGESIZE), bytes = (uint32_t)cfg->handover_kb << 10;
+
+	return (bytes + page - 1) / page * page;
+}
+
 /* The queue's settings for @nr_bg background and @nr_fault fault READs in flight. */
 static void queue_setup(struct fq_setup *s, unsigned int nr_bg, unsigned int nr_fault)
 {
@@ -182,7 +190,7 @@ static void queue_setup(struct fq_setup *s, unsigned int nr_bg, unsigned int nr_
 		.one_copy = tf.cfg->one_copy,
 		.nr_stage = (unsigned int)tf.cfg->stage_buffers,
 		.stage_size = RDMA_CFG_STAGE_SIZE,
-		.bg_per_round = (unsigned int)tf.cfg->bg_per_round,
+		.handover = handover_bytes(tf.cfg),
 		.post = post_read,
 		.flush = flush_reads,
 		.stats = &tf.stats,
@@ -369,10 +377,12 @@ int target_connect(const struct rdma_cfg *cfg, const char *addr, unsigned short 
 		cfg->fault_first ? "faults' go to CRIU first" : "each goes to CRIU in completion order");
 	pr_info("a fault on a page that a queued request carries %s\n",
 		cfg->urge ? "moves that request ahead" : "waits for it in line");
-	if (cfg->bg_per_round)
-		pr_info("background requests go to CRIU %d per round of its loop, faults at once\n", cfg->bg_per_round);
+	if (cfg->handover_kb)
+		pr_info("background pages go to CRIU %u KiB per round of its loop (parts of a request), faults at "
+			"once\n",
+			handover_bytes(cfg) >> 10);
 	else
-		pr_info("background requests go to CRIU as soon as their READs are in\n");
+		pr_info("background requests go to CRIU whole, as soon as their READs are in\n");
 	pr_info("heartbeat every %d ms; a source silent for %d ms is lost; reconnecting for up to %d s after a loss\n",
 		rdma_cfg_heartbeat_ms(cfg), cfg->timeout_ms, cfg->recovery_s);
 	return 0;
@@ -811,6 +821,7 @@ int target_disconnect(int status)
 	tf.stats.bg_open_max = tf.q.bg_open_max;
 	tf.stats.urges = tf.q.urges;
 	tf.stats.urges_moved = tf.q.urges_moved;
+	tf.stats.bg_parts = tf.q.parts;
 	if (tf.stats.lat_us)
 		fetch_stats_report(&tf.stats, tf.q.reads, rdma_now(), tf.cfg->stats);
 	send_close(status);

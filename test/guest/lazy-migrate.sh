@@ -217,6 +217,14 @@ if [ "$transport" = rdma ]; then
 	elif [ "${want_inflight:-4}" = 1 ]; then
 		[ "$background_in_flight_max" -eq 1 ] || fail "--lazy-pages-inflight 1: $background_in_flight_max at once"
 	fi
+	# CRR_EXPECT_PARTS=1: faults were about all through the pull (the caller
+	# holds them so with CRIU_RDMA_FAULT_BG_HOLD_MS), so background requests
+	# larger than CRIU_RDMA_HANDOVER_KB went to CRIU in parts, which the
+	# pattern check above found in place
+	if [ "${CRR_EXPECT_PARTS:-0}" = 1 ]; then
+		echo "background requests handed to CRIU in parts: $background_parts parts before their last"
+		[ "$background_parts" -gt 0 ] || fail "no background request was handed to CRIU in parts"
+	fi
 	# one copy: CRIU took every page from where its READ put it
 	[ "${CRIU_RDMA_ONE_COPY:-1}" = 0 ] || [ "$copied_bytes" = 0 ] ||
 		fail "the plugin copied $copied_bytes bytes before UFFDIO_COPY"

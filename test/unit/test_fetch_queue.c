@@ -67,8 +67,8 @@ static uint64_t rng(void)
 /* How the queue under test is set up, beyond each test's own sizes. */
 static struct {
 	bool one_copy;
-	unsigned int nr_stage, bg_cap, bg_per_round, bg_depth;
-	uint32_t stage_size;
+	unsigned int nr_stage, bg_cap, bg_depth;
+	uint32_t stage_size, handover;
 	double bg_hold;
 	bool given_pool; /* the pool's memory comes with the setup */
 } mode;
@@ -242,6 +242,7 @@ struct sub {
 	unsigned long img_id, vaddr, nr_pages;
 	bool fault, done;
 	uint8_t *buf;
+	unsigned long handed; /* pages CRIU has had in parts */
 };
 
 struct done {
@@ -257,8 +258,9 @@ static struct {
 	unsigned int nr_subs;
 	struct done d[MAX_SUBS];
 	unsigned int nr_done;
-	int ret;	/* what the completion returns */
-	double advance; /* how long the completion takes (UFFDIO_COPY) */
+	unsigned int parts; /* completions of a part of a request */
+	int ret;	    /* what the completion returns */
+	double advance;	    /* how long the completion takes (UFFDIO_COPY) */
 } cr;
 
 /* Whether @buf holds exactly the source bytes of task @img_id's @nr_pages at @vaddr. */
@@ -279,27 +281,42 @@ static bool holds_source(const uint8_t *buf, unsigned long img_id, unsigned long
 	return true;
 }
 
-/* @priv is the request's own record, so that each is told apart. */
-static int fake_complete(unsigned long img_id, unsigned long vaddr, unsigned long nr_pages, void *data, void *priv)
+/*
+ * @priv is the request's own record, so that each is told apart.  A request
+ * may come in parts (CR_LAZY_COMPLETE_PART), front to back; it is done with
+ * its last page, and recorded as a whole then.
+ */
+static int fake_complete(unsigned long img_id, unsigned long vaddr, unsigned long nr_pages, void *data,
+			 unsigned int flags, void *priv)
 {
 	struct sub *s = priv;
 	struct done *d;
+	bool part = flags & CR_LAZY_COMPLETE_PART, ok;
 
 	CHECK(s >= cr.s && s < cr.s + cr.nr_subs);
 	CHECK(cr.nr_done < MAX_SUBS);
 	if (s < cr.s || s >= cr.s + cr.nr_subs || cr.nr_done >= MAX_SUBS)
 		return -1;
-	/* the request's own values, and each completes exactly once */
-	CHECK(s->img_id == img_id && s->vaddr == vaddr && s->nr_pages == nr_pages);
+	/* the request's own values, the pages after those it had, and each completes exactly once */
+	CHECK(flags == 0 || flags == CR_LAZY_COMPLETE_PART);
+	CHECK(s->img_id == img_id && s->vaddr + s->handed * PAGE == vaddr && nr_pages > 0);
+	CHECK(part ? s->handed + nr_pages < s->nr_pages : s->handed + nr_pages == s->nr_pages);
 	CHECK(!s->done);
+	/* only the background comes in parts */
+	CHECK(!part || !s->fault);
+	/* one copy: the pages where the READs put them; else copied into CRIU's buffer */
+	CHECK(mode.one_copy ? data != s->buf + s->handed * PAGE : data == s->buf + s->handed * PAGE);
+	ok = data && nr_pages <= BUF_PAGES && holds_source(data, img_id, vaddr, nr_pages);
+	CHECK(ok);
+	s->handed += nr_pages;
+	clock_now += cr.advance;
+	if (part) {
+		cr.parts++;
+		return cr.ret;
+	}
 	s->done = true;
 	d = &cr.d[cr.nr_done++];
-	*d = (struct done){ img_id, vaddr, nr_pages, false, clock_now };
-	/* one copy: the pages where the READs put them; else copied into CRIU's buffer */
-	CHECK(mode.one_copy ? data != s->buf : data == s->buf);
-	d->data_ok = data && nr_pages <= BUF_PAGES && holds_source(data, img_id, vaddr, nr_pages);
-	CHECK(d->data_ok);
-	clock_now += cr.advance;
+	*d = (struct done){ img_id, s->vaddr, s->nr_pages, ok, clock_now };
 	return cr.ret;
 }
 
@@ -314,7 +331,7 @@ static int submit_range(struct fetch_queue *q, unsigned long img_id, unsigned lo
 	if (cr.nr_subs >= MAX_SUBS)
 		return -2;
 	/* CRIU's buffer is the task's: every request of a task gets the same one */
-	*s = (struct sub){ img_id, vaddr, nr_pages, fault, false, task_buf(img_id)->buf };
+	*s = (struct sub){ img_id, vaddr, nr_pages, fault, false, task_buf(img_id)->buf, 0 };
 	cr.nr_subs++;
 	return fq_submit(q, img_id, vaddr, nr_pages, s->buf, kind, more, fake_complete, s);
 }
@@ -378,7 +395,7 @@ static int setup(struct fetch_queue *q, unsigned int nr_bg, unsigned int nr_faul
 		.one_copy = mode.one_copy,
 		.nr_stage = mode.nr_stage,
 		.stage_size = mode.stage_size,
-		.bg_per_round = mode.bg_per_round,
+		.handover = mode.handover,
 	};
 	unsigned int i;
 	int ret;
@@ -1263,9 +1280,12 @@ static void test_urge(void)
 	teardown(&q);
 
 	/* paced: of the ready ones, the one a task waits for is handed over first */
-	mode.bg_per_round = 1;
+	mode.handover = PAGE;
+	mode.bg_hold = 1.0;
+	mode.bg_cap = 1000;
 	if (setup(&q, 3, 1, PAGE, NULL))
 		return;
+	q.last_fault = clock_now;
 	for (i = 0; i < 3; i++)
 		CHECK(submit(&q, T1, VA_A + i * PAGE, 1, false) == 0);
 	while (fp.nr_out)
@@ -1276,7 +1296,50 @@ static void test_urge(void)
 	CHECK(fq_hand_over(&q, true) == 2 && cr.d[1].vaddr == VA_A && cr.d[2].vaddr == VA_A + PAGE);
 	CHECK(!fq_busy(&q));
 	teardown(&q);
-	mode.bg_per_round = 0;
+	mode.handover = 0;
+	mode.bg_hold = 0;
+}
+
+/*
+ * Hand-over in parts (a page per round): a ready background request larger
+ * than that goes to CRIU a part per round, front to back, keeping its slot
+ * until its last page; a fault is handed over at once in between; a fault
+ * on a page of another ready request moves that one ahead, parts and all;
+ * "all" hands each over whole (what is left of it).
+ */
+static void test_parts(void)
+{
+	struct fetch_queue q;
+
+	CHECK(mode.handover == PAGE && mode.bg_hold >= 1.0);
+	if (setup(&q, 2, 1, 4 * PAGE, NULL))
+		return;
+	/* no fault about: a request goes whole, at once */
+	clock_now = 10.0;
+	CHECK(submit(&q, T1, VA_C, 3, false) == 0);
+	CHECK(land(&q, find_read(RK_C, VA_C), true) == 0);
+	CHECK(cr.nr_done == 1 && cr.parts == 0 && !fq_ready(&q) && !fq_busy(&q));
+	cr.nr_done = 0;
+	/* a fault served just now: faults are about (for bg_hold) */
+	q.last_fault = clock_now;
+	/* one READ of 3 pages; 6 pages in two READs */
+	CHECK(submit(&q, T1, VA_A, 3, false) == 0 && submit(&q, T1, VA_B, 6, false) == 0);
+	while (fp.nr_out)
+		CHECK(land(&q, fp.out[0], true) == 0);
+	CHECK(cr.nr_done == 0 && cr.parts == 0 && fq_ready(&q) && q.bg_held == 1);
+	CHECK(fq_hand_over(&q, false) == 1 && cr.parts == 1 && cr.s[1].handed == 1 && cr.nr_done == 0);
+	/* the rest of its pages stay where they landed: no READ into that slot meanwhile */
+	CHECK(q.bg_held == 1);
+	CHECK(submit(&q, T2, VA_D, 1, true) == 0);
+	CHECK(land(&q, find_read(RK_D, VA_D), true) == 0);
+	CHECK(cr.nr_done == 1 && cr.d[0].img_id == T2);
+	CHECK(fq_urge(&q, T1, VA_B + 3 * PAGE) == 1);
+	CHECK(fq_hand_over(&q, false) == 1 && cr.s[2].handed == 1 && cr.s[1].handed == 1);
+	CHECK(fq_hand_over(&q, false) == 1 && cr.s[2].handed == 2 && cr.parts == 3 && cr.nr_done == 1);
+	CHECK(fq_hand_over(&q, true) == 2 && cr.parts == 3 && q.parts == 3 && cr.nr_done == 3);
+	CHECK(cr.d[1].vaddr == VA_B && cr.d[1].nr_pages == 6 && cr.d[2].vaddr == VA_A && cr.d[2].nr_pages == 3);
+	CHECK(!fq_ready(&q) && !fq_busy(&q) && q.bg_held == 0 && q.busy_slots == 0);
+	teardown(&q);
 }
 
 /* The recent time of a fault's READs, which bounds how long a fault polls. */
@@ -1446,7 +1509,7 @@ static void test_request_ranges(void)
 }
 
 /*
- * Paced hand-over (one per round): a background request whose READs are in
+ * Paced hand-over (a page per round, requests of a page): a background request whose READs are in
  * waits for fq_hand_over(), first in first out, and a request of one READ
  * keeps its slot meanwhile (no READ may land on its pages, a pause does
  * not read it again, and it does not count against the fault cap); a fault
@@ -1457,9 +1520,11 @@ static void test_paced(void)
 	struct fetch_queue q;
 	unsigned int g1, g2, g3, f, held2, bg_cap = mode.bg_cap;
 
-	CHECK(mode.bg_per_round == 1);
+	CHECK(mode.handover == PAGE && mode.bg_hold >= 1.0);
 	if (setup(&q, 2, 1, 2 * PAGE, NULL))
 		return;
+	/* faults are about: a fault was served just now */
+	q.last_fault = clock_now;
 	CHECK(submit(&q, T1, VA_A, 1, false) == 0 && submit(&q, T1, VA_A + PAGE, 1, false) == 0);
 	g1 = find_read(RK_A, VA_A);
 	g2 = find_read(RK_A, VA_A + PAGE);
@@ -1501,6 +1566,7 @@ static void test_paced(void)
 	mode.bg_cap = 1;
 	if (setup(&q, 3, 1, 2 * PAGE, NULL))
 		return;
+	q.last_fault = clock_now;
 	CHECK(submit(&q, T1, VA_A, 1, false) == 0);
 	CHECK(land(&q, find_read(RK_A, VA_A), true) == 0 && q.bg_held == 1);
 	CHECK(submit(&q, T2, VA_D, 1, true) == 0 && fq_faults_pending(&q));
@@ -1579,20 +1645,23 @@ int main(void)
 	test_spin_budget();
 	test_prefetch();
 	test_request_ranges();
-	/* background requests handed to CRIU a few per round of its loop */
+	/* background pages handed to CRIU a few per round of its loop, parts of requests too */
 	mode = (typeof(mode)){ .one_copy = true,
 			       .nr_stage = FQ_MAX_STAGE,
 			       .stage_size = BUF_PAGES * PAGE,
 			       .bg_cap = 1000,
-			       .bg_per_round = 1 };
+			       .handover = PAGE,
+			       .bg_hold = 1.0 };
 	test_paced();
+	test_parts();
 	test_random();
 	test_pause();
-	mode.bg_per_round = 3;
+	mode.handover = 3 * PAGE;
 	test_random();
 	test_pause();
-	mode = (typeof(mode)){ .one_copy = false, .nr_stage = 0, .bg_cap = 1000, .bg_per_round = 1 };
+	mode = (typeof(mode)){ .one_copy = false, .nr_stage = 0, .bg_cap = 1000, .handover = PAGE, .bg_hold = 1.0 };
 	test_paced();
+	test_parts();
 	test_random();
 	test_pause();
 

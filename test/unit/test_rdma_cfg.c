@@ -26,7 +26,7 @@ static const char *const names[] = {
 	"CRIU_RDMA_FAULT_SPIN_IDLE_US",
 	"CRIU_RDMA_CQ_ARM_LAZY",
 	"CRIU_RDMA_FAULT_FIRST",
-	"CRIU_RDMA_BG_PER_ROUND",
+	"CRIU_RDMA_HANDOVER_KB",
 	"CRIU_RDMA_BG_DEPTH",
 	"CRIU_RDMA_URGE",
 	"CRIU_RDMA_FAULT_BG_CAP",
@@ -143,7 +143,7 @@ static void test_defaults(void)
 	CHECK(logged("param CRIU_RDMA_FAULT_SPIN_IDLE_US=10000\n"));
 	CHECK(logged("param CRIU_RDMA_CQ_ARM_LAZY=1\n"));
 	CHECK(logged("param CRIU_RDMA_FAULT_FIRST=1\n"));
-	CHECK(logged("param CRIU_RDMA_BG_PER_ROUND=0\n"));
+	CHECK(logged("param CRIU_RDMA_HANDOVER_KB=64\n"));
 	CHECK(logged("param CRIU_RDMA_BG_DEPTH=2\n"));
 	CHECK(logged("param CRIU_RDMA_URGE=1\n"));
 	CHECK(logged("param CRIU_RDMA_FAULT_BG_CAP=2\n"));
@@ -165,7 +165,7 @@ static void test_defaults(void)
 	CHECK(load(&cfg) == 0);
 	CHECK(cfg.timeout_ms == 10000 && cfg.accept_timeout_ms == 600000 && cfg.read_size == 262144);
 	CHECK(cfg.fault_spin_us == 1000 && cfg.zero_copy && !cfg.refuse_zero_copy && cfg.one_copy);
-	CHECK(cfg.fault_spin_idle_us == 10000 && cfg.cq_arm_lazy && cfg.fault_first && cfg.bg_per_round == 0);
+	CHECK(cfg.fault_spin_idle_us == 10000 && cfg.cq_arm_lazy && cfg.fault_first && cfg.handover_kb == 64);
 	CHECK(cfg.netns == NULL && cfg.secret == NULL && cfg.stats == NULL && cfg.source_stats == NULL);
 	CHECK(cfg.fake_version == 0 && cfg.fake_page_size == 0 && cfg.fail == RCONN_FAIL_NONE);
 }
@@ -183,7 +183,7 @@ static void test_ints(void)
 		{ "CRIU_RDMA_FAULT_SPIN_US", 0, 1000000, offsetof(struct rdma_cfg, fault_spin_us) },
 		{ "CRIU_RDMA_FAULT_SPIN_IDLE_US", 0, 1000000, offsetof(struct rdma_cfg, fault_spin_idle_us) },
 		{ "CRIU_RDMA_FAULT_BG_CAP", 0, 65536, offsetof(struct rdma_cfg, fault_bg_cap) },
-		{ "CRIU_RDMA_BG_PER_ROUND", 0, 64, offsetof(struct rdma_cfg, bg_per_round) },
+		{ "CRIU_RDMA_HANDOVER_KB", 0, 4096, offsetof(struct rdma_cfg, handover_kb) },
 		{ "CRIU_RDMA_BG_DEPTH", 0, 65536, offsetof(struct rdma_cfg, bg_depth) },
 		{ "CRIU_RDMA_FAULT_BG_HOLD_MS", 0, 60000, offsetof(struct rdma_cfg, fault_bg_hold_ms) },
 		{ "CRIU_RDMA_STAGE_BUFFERS", 0, 32, offsetof(struct rdma_cfg, stage_buffers) },
