@@ -271,6 +271,7 @@ guest_single() {
 		test/guest/lazy-rdma-prefetch.sh \
 		test/guest/lazy-tcp-prefetch.sh \
 		test/guest/lazy-sparse.sh \
+		test/guest/lazy-remap.sh \
 		test/guest/lazy-rdma-noaddr.sh \
 		test/guest/lazy-failures.sh \
 		test/guest/lazy-no-zero-pages.sh \
