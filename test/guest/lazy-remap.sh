@@ -3,8 +3,8 @@
 # background pull begins to bring it in (test/tools/lazy_remap.c; it fails
 # a run in which too few chunks moved with the pull in them to tell): every
 # byte must be at its new address.  Over RDMA and over CRIU's TCP page
-# server: what it guards against (criu-patches/0022) is CRIU's, whatever
-# the transport.
+# server: what it guards against (criu-patches/0022, 0023) is CRIU's,
+# whatever the transport.
 set -u
 here=$(dirname "$0")
 . $here/runs.sh
