@@ -12,9 +12,9 @@
 #                        [--windows "1 16"] [--latency-variants "tcp rdma rdma-event rdma-copy"]
 #                        [--log-level 3] [--latency-log-level 2] [--keep-daemon-log 1]
 #                        [--storm-variants "tcp rdma tcp-req4096 rdma-req4096 rdma-nocap rdma-nofirst rdma-hand0
-#                                           rdma-depth16 rdma-nourge"]
+#                                           rdma-depth16 rdma-nourge rdma-post0"]
 #                        [--pull-variants "tcp rdma tcp-req4096 rdma-req4096 tcp-inflight1 rdma-inflight1
-#                                          rdma-depth16"] [--out DIR]
+#                                          rdma-depth16 rdma-post0"] [--out DIR]
 #
 # --mtus changes the netdev's MTU for each pass (rxe then uses IB MTU 1024 /
 # 4096); without it the current MTU is measured.  While faults are timed the
@@ -55,10 +55,10 @@
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 ip=${CRR_IP:-} dev=rxe0 netdev=eth0 mtus= runs=3 samples=200 mib=64 pull_mib=512 hold_ms=6000 loglevel=3
-lat_loglevel=2 keep_daemon_log=0 storm_variants="tcp rdma tcp-req4096 rdma-req4096 rdma-nocap rdma-nofirst rdma-hand0 rdma-depth16 rdma-nourge"
+lat_loglevel=2 keep_daemon_log=0 storm_variants="tcp rdma tcp-req4096 rdma-req4096 rdma-nocap rdma-nofirst rdma-hand0 rdma-depth16 rdma-nourge rdma-post0"
 storm_mib=256 scan_mib=4 scan_hold_ms= sparse_mib=64
 windows="1 16" lat_variants="tcp rdma rdma-event rdma-copy"
-pull_variants="tcp rdma tcp-req4096 rdma-req4096 tcp-inflight1 rdma-inflight1 rdma-depth16"
+pull_variants="tcp rdma tcp-req4096 rdma-req4096 tcp-inflight1 rdma-inflight1 rdma-depth16 rdma-post0"
 # the scan's variants, NAME:EXTRA_LAZY_PAGES_ARGS (--scan-variant replaces the list)
 scan_variants=("plain:--lazy-prefetch 0" "prefetch:--lazy-prefetch 64")
 scan_variants_given=
@@ -150,7 +150,7 @@ migrate() {
 	export CRIU_RDMA_STATS=$d/stats
 	# a variant switches one mechanism off against the defaults (the A/B)
 	unset CRIU_RDMA_FAULT_SPIN_US CRIU_RDMA_ONE_COPY CRIU_RDMA_FAULT_BG_CAP CRIU_RDMA_FAULT_SPIN_IDLE_US \
-		CRIU_RDMA_CQ_ARM_LAZY CRIU_RDMA_FAULT_FIRST CRIU_RDMA_HANDOVER_KB CRIU_RDMA_BG_DEPTH CRIU_RDMA_URGE
+		CRIU_RDMA_CQ_ARM_LAZY CRIU_RDMA_FAULT_FIRST CRIU_RDMA_HANDOVER_KB CRIU_RDMA_BG_DEPTH CRIU_RDMA_URGE CRIU_RDMA_POST_THREAD
 	case $tr in
 	rdma-event) export CRIU_RDMA_FAULT_SPIN_US=0 ;;
 	# the fault path's two switches of 2026-11-28, apart and together (the defaults before)
@@ -167,6 +167,8 @@ migrate() {
 	# rdma-depthN: at most N background READs in flight (rdma-depth16: the connection's 16 of rxe)
 	rdma-depth2-nourge) export CRIU_RDMA_BG_DEPTH=2 CRIU_RDMA_URGE=0 ;;
 	rdma-depth[0-9]*) export CRIU_RDMA_BG_DEPTH=${tr#rdma-depth} ;;
+	# rdma-post0: background READs posted by CRIU's thread, not the plugin's poster (CRIU_RDMA_POST_THREAD=0)
+	rdma-post[01]) export CRIU_RDMA_POST_THREAD=${tr#rdma-post} ;;
 	# rdma-nourge: a fault on a page a queued request carries waits for it in line
 	rdma-nourge) export CRIU_RDMA_URGE=0 ;;
 	*-inflight1) extra="--lazy-pages-inflight 1" ;;

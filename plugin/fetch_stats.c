@@ -163,11 +163,11 @@ void fetch_stats_report(struct fetch_stats *s, unsigned long reads, double now, 
 		"background_ranges=%lu bytes=%llu reads=%lu tasks_done=%lu seconds=%.3f fault_latency_p50_us=%.1f "
 		"fault_latency_p99_us=%.1f reconnects=%lu paused_ms=%.0f copied_bytes=%llu prefetch_pages=%lu "
 		"prefetch_requests=%lu background_in_flight_max=%u fault_spin_reaped=%lu fault_spin_missed=%lu "
-		"faults_on_requested_pages=%lu requests_moved_ahead=%lu background_parts=%lu\n",
+		"faults_on_requested_pages=%lu requests_moved_ahead=%lu background_parts=%lu reads_posted_aside=%lu\n",
 		s->fault_pages, s->fault_reqs, s->bg_pages, s->bg_reqs, s->bg_ranges, (unsigned long long)s->bytes,
 		reads, s->tasks_done, secs, p50, p99, s->reconnects, s->paused_s * 1e3,
 		(unsigned long long)s->copied_bytes, s->prefetch_pages, s->prefetch_reqs, s->bg_open_max,
-		s->fault_spin_reaped, s->fault_spin_missed, s->urges, s->urges_moved, s->bg_parts);
+		s->fault_spin_reaped, s->fault_spin_missed, s->urges, s->urges_moved, s->bg_parts, s->reads_aside);
 	log_histogram(s);
 	pr_info("fault latency p50 parts: %.1f us waiting for a slot, %.1f us READ on the wire, %.1f us copy + "
 		"UFFDIO_COPY\n",
@@ -186,11 +186,11 @@ void fetch_stats_report(struct fetch_stats *s, unsigned long reads, double now, 
 		"fault_read_us_p50=%.1f\nfault_copy_us_p50=%.1f\nreconnects=%lu\npaused_ms=%.0f\ncopied_bytes=%llu\n"
 		"prefetch_pages=%lu\nprefetch_requests=%lu\nbackground_in_flight_max=%u\nfault_spin_reaped=%lu\n"
 		"fault_spin_missed=%lu\nfaults_on_requested_pages=%lu\nrequests_moved_ahead=%lu\n"
-		"background_parts=%lu\n",
+		"background_parts=%lu\nreads_posted_aside=%lu\n",
 		s->fault_pages, s->fault_reqs, s->bg_pages, s->bg_reqs, s->bg_ranges, (unsigned long long)s->bytes,
 		reads, s->tasks_done, secs, p50, p99, q50, w50, c50, s->reconnects, s->paused_s * 1e3,
 		(unsigned long long)s->copied_bytes, s->prefetch_pages, s->prefetch_reqs, s->bg_open_max,
-		s->fault_spin_reaped, s->fault_spin_missed, s->urges, s->urges_moved, s->bg_parts);
+		s->fault_spin_reaped, s->fault_spin_missed, s->urges, s->urges_moved, s->bg_parts, s->reads_aside);
 	if (fclose(f))
 		pr_perror("cannot write %s", path);
 	write_trace(s, path);

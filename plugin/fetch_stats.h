@@ -26,7 +26,8 @@ struct fetch_stats {
 	unsigned int bg_open_max; /* most background requests CRIU had asked for at once */
 	/* faults on a page a request in flight carried, and those whose request was moved ahead */
 	unsigned long urges, urges_moved;
-	unsigned long bg_parts; /* background requests handed to CRIU in parts: the parts but their last */
+	unsigned long bg_parts;	   /* background requests handed to CRIU in parts: the parts but their last */
+	unsigned long reads_aside; /* READs posted by the poster thread (CRIU_RDMA_POST_THREAD) */
 	/* faults whose READs the fault's own poll reaped, and those left to the event loop */
 	unsigned long fault_spin_reaped, fault_spin_missed;
 	double t_connect, t_progress;

@@ -553,7 +553,7 @@ int rconn_connect_lane(struct rconn *c, const char *addr, int port, const void *
 
 int rconn_close(struct rconn *c)
 {
-	int ret = 0;
+	int ret = rconn_poster_stop(c);
 
 	if (c->connected && !c->peer_gone) {
 		rdma_disconnect(c->id);
@@ -672,6 +672,8 @@ int rconn_abandon(struct rconn *c, struct ibv_mr *mr)
 	pthread_t t;
 	int ret = -1;
 
+	/* the poster goes now: it may wake its owner's fd, which is not the teardown's */
+	rconn_poster_stop(c);
 	if (a && !pthread_attr_init(&attr)) {
 		a->c = *c;
 		a->mr = mr;

@@ -34,4 +34,8 @@ int rconn_wait_channel(struct rconn *c, struct ibv_comp_channel *cc, int timeout
 int rconn_reap_send_cq(struct rconn *c, struct ibv_wc *wc, int n);
 int rconn_wc_error(const struct ibv_wc *wc);
 
+/* rconn_poster.c */
+int rconn_poster_hand(struct rconn *c, const struct rconn_chain *ch);
+int rconn_poster_stop(struct rconn *c);
+
 #endif

@@ -136,11 +136,21 @@ static int flush_chain(struct rconn *c, bool lane)
 	struct rconn_chain *ch = &c->chain[lane];
 	struct ibv_send_wr *bad;
 	unsigned int n = ch->n;
+	int ret;
 
 	if (!n)
 		return 0;
-	ch->n = 0;
 	ch->wr[n - 1].next = NULL;
+	if (!lane && c->poster) {
+		/* handed (0), failed (-1), or the poster's ring is full: post here */
+		ret = rconn_poster_hand(c, ch);
+		if (ret <= 0) {
+			c->reads_aside += ret ? 0 : n;
+			ch->n = 0;
+			return ret;
+		}
+	}
+	ch->n = 0;
 	return ibv_post_send(lane ? c->lane_qp : c->qp, ch->wr, &bad) ? -1 : 0;
 }
 

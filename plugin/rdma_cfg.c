@@ -46,6 +46,7 @@ static const struct cfg_param params[] = {
 	P_INT("CRIU_RDMA_FAULT_SPIN_IDLE_US", fault_spin_idle_us, 10000, 0, 1000000, " us"),
 	P_BOOL("CRIU_RDMA_CQ_ARM_LAZY", cq_arm_lazy, 1),
 	P_BOOL("CRIU_RDMA_FAULT_FIRST", fault_first, 1),
+	P_BOOL("CRIU_RDMA_POST_THREAD", post_thread, 1),
 	P_INT("CRIU_RDMA_HANDOVER_KB", handover_kb, 64, 0, 4096, " KiB"),
 	P_INT("CRIU_RDMA_BG_DEPTH", bg_depth, 2, 0, 65536, " READs"),
 	P_BOOL("CRIU_RDMA_URGE", urge, 1),

@@ -27,6 +27,7 @@ struct rdma_cfg {
 	int fault_spin_idle_us;	  /* target: ... or, no background READ about, until it is in (this long at most) */
 	bool cq_arm_lazy;	  /* target: completion events only while READs are in flight in CRIU's loop */
 	bool fault_first;	  /* target: of READs reaped together, the fault lane's go to CRIU first */
+	bool post_thread;	  /* target: background READs posted by a thread of their own */
 	int handover_kb;	  /* target: background KiB CRIU gets per round of its loop (0: each request at once) */
 	bool urge;		  /* target: a fault on a page in a queued request moves that request ahead */
 	int bg_depth;		  /* target: background READs in flight at most (0: as many as the connection has) */

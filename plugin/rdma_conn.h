@@ -114,7 +114,9 @@ struct rconn {
 	bool hold_requests;
 	struct rdma_cm_event *backlog[RCONN_BACKLOG_MAX];
 	unsigned int n_backlog;
-	bool pd_borrowed; /* a peer taken from a listener: the PD is the listener's */
+	bool pd_borrowed;	     /* a peer taken from a listener: the PD is the listener's */
+	struct rconn_poster *poster; /* posts the main QP's READs from a thread (rconn_poster_start) */
+	unsigned long reads_aside;   /* READs handed to the poster */
 };
 
 /* Source side: bind to @addr:@port (fails if no RDMA device serves @addr), listen. */
@@ -210,6 +212,13 @@ int rconn_dereg(struct ibv_mr *mr, const char *what);
 int rconn_queue_read(struct rconn *c, bool lane, void *local, uint32_t lkey, uint64_t raddr, uint32_t rkey,
 		     uint32_t len, uint64_t wr_id);
 int rconn_flush_reads(struct rconn *c);
+/*
+ * From now on the main QP's READs are posted by a thread of their own
+ * (rconn_poster.c says why); a failed post there writes @wake_fd and the
+ * next flush, or rconn_poster_failed(), returns -1.  rconn_close() stops it.
+ */
+int rconn_poster_start(struct rconn *c, int wake_fd);
+int rconn_poster_failed(const struct rconn *c);
 /* Posts one RDMA READ (queued and flushed at once). */
 int rconn_post_read(struct rconn *c, bool lane, void *local, uint32_t lkey, uint64_t raddr, uint32_t rkey, uint32_t len,
 		    uint64_t wr_id);

@@ -259,6 +259,17 @@ static int setup_epoll(int *event_fd)
 	return watch_conn();
 }
 
+/* Background READs posted from a thread of their own, if so set (rconn_poster.c says why). */
+static int start_poster(void)
+{
+	if (!tf.cfg->post_thread)
+		return 0;
+	if (rconn_poster_start(&tf.conn, tf.kickfd))
+		return -1;
+	pr_info("background READs are posted by a thread of their own\n");
+	return 0;
+}
+
 /* Lets the connection go (not the queue, the table or the stats): after a loss, or at the end. */
 static int drop_conn(void)
 {
@@ -279,6 +290,7 @@ static int drop_conn(void)
 /* A lost connection (or a failed attempt) goes aside: its teardown may block on the dead link. */
 static void abandon_conn(void)
 {
+	tf.stats.reads_aside += tf.conn.reads_aside;
 	if (tf.epfd >= 0 && tf.conn.id) {
 		epoll_ctl(tf.epfd, EPOLL_CTL_DEL, rconn_completion_fd(&tf.conn), NULL);
 		epoll_ctl(tf.epfd, EPOLL_CTL_DEL, rconn_cm_fd(&tf.conn), NULL);
@@ -347,7 +359,7 @@ int target_connect(const struct rdma_cfg *cfg, const char *addr, unsigned short 
 	warm_pool();
 	if (rdma_cfg_session(cfg, "target", criu_get_image_dir(), &tf.sess) ||
 	    (addr ? connect_at(addr, port) : connect_recorded(port)) || setup_queue() || register_pool() ||
-	    setup_epoll(event_fd)) {
+	    setup_epoll(event_fd) || start_poster()) {
 		/* nothing to serve: release it all now, whatever CRIU does next */
 		tf.failed = true;
 		release();
@@ -524,6 +536,8 @@ static int try_resume(void)
 		ret = register_pool();
 	if (!ret)
 		ret = watch_conn();
+	if (!ret)
+		ret = start_poster();
 	for (i = 0; !ret && i < tf.nr_done; i++)
 		ret = send_task_done(i);
 	if (ret) {
@@ -755,6 +769,8 @@ int target_event(void)
 
 	if (tf.failed)
 		return -1;
+	if (rconn_poster_failed(&tf.conn))
+		goto fail;
 	ticked = read(tf.timerfd, &ticks, sizeof(ticks)) == sizeof(ticks);
 	if (read(tf.kickfd, &kicks, sizeof(kicks)) < 0 && errno != EAGAIN) {
 		pr_perror("cannot read the kick fd");
@@ -822,6 +838,8 @@ int target_disconnect(int status)
 	tf.stats.urges = tf.q.urges;
 	tf.stats.urges_moved = tf.q.urges_moved;
 	tf.stats.bg_parts = tf.q.parts;
+	tf.stats.reads_aside += tf.conn.reads_aside;
+	tf.conn.reads_aside = 0;
 	if (tf.stats.lat_us)
 		fetch_stats_report(&tf.stats, tf.q.reads, rdma_now(), tf.cfg->stats);
 	send_close(status);

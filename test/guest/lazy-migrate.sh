@@ -225,6 +225,13 @@ if [ "$transport" = rdma ]; then
 		echo "background requests handed to CRIU in parts: $background_parts parts before their last"
 		[ "$background_parts" -gt 0 ] || fail "no background request was handed to CRIU in parts"
 	fi
+	# the poster (CRIU_RDMA_POST_THREAD, default 1) posted the background
+	# READs; switched off, none went through it
+	if [ "${CRIU_RDMA_POST_THREAD:-1}" = 1 ]; then
+		[ "$reads_posted_aside" -gt 0 ] || fail "no background READ was posted by the poster thread"
+	else
+		[ "$reads_posted_aside" -eq 0 ] || fail "CRIU_RDMA_POST_THREAD=0, yet $reads_posted_aside READs went to the poster"
+	fi
 	# one copy: CRIU took every page from where its READ put it
 	[ "${CRIU_RDMA_ONE_COPY:-1}" = 0 ] || [ "$copied_bytes" = 0 ] ||
 		fail "the plugin copied $copied_bytes bytes before UFFDIO_COPY"
