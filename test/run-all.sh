@@ -38,7 +38,7 @@ build() {
 }
 
 format_check() {
-	clang-format --dry-run -Werror plugin/*.[ch] test/unit/*.c test/tools/*.c test/fuzz/*.c bench/tools/*.c
+	clang-format --dry-run -Werror plugin/*.[ch] test/unit/*.c test/tools/*.[ch] test/fuzz/*.c bench/tools/*.c
 }
 
 host_criu_check() {

@@ -29,10 +29,9 @@
 #include <time.h>
 #include <unistd.h>
 
-static uint64_t pattern(uint64_t va)
-{
-	return (va * 0x9e3779b97f4a7c15ULL) ^ 0x0123456789abcdefULL;
-}
+#include "tool_file.h"
+
+#define PATTERN_SALT 0x0123456789abcdefULL
 
 static double now_us(void)
 {
@@ -40,22 +39,6 @@ static double now_us(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
-}
-
-/* Writes DIR/NAME atomically (the driver polls for it). */
-static void put(const char *dir, const char *name, const char *text)
-{
-	char tmp[4096], path[4096];
-	FILE *f;
-
-	snprintf(tmp, sizeof(tmp), "%s/%s.tmp", dir, name);
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	f = fopen(tmp, "w");
-	if (!f)
-		exit(3);
-	fputs(text, f);
-	fclose(f);
-	rename(tmp, path);
 }
 
 /* The offset of this task's CLOCK_MONOTONIC from the host's, in microseconds (0 outside a time namespace). */
@@ -138,10 +121,10 @@ int main(int argc, char **argv)
 	/* 4 KiB pages: a huge page would arrive (and be timed) as one */
 	madvise(mem, len, MADV_NOHUGEPAGE);
 	for (i = 0; i < len / 8; i++)
-		mem[i] = pattern((uintptr_t)&mem[i]);
+		mem[i] = tool_pattern((uintptr_t)&mem[i], PATTERN_SALT);
 	srand((unsigned int)getpid() ^ (unsigned int)time(NULL));
 	order = pick_windows(nr_windows, samples);
-	put(argv[1], "ready", "ready\n");
+	tool_put(argv[1], "ready", "ready\n");
 
 	wait_for(argv[1], "go");
 	usleep(delay_ms * 1000);
@@ -162,10 +145,10 @@ int main(int argc, char **argv)
 		uint64_t *p = mem + touched[i] * (page / 8);
 
 		for (w = 0; w < page / 8; w++)
-			if (p[w] != pattern((uintptr_t)&p[w])) {
+			if (p[w] != tool_pattern((uintptr_t)&p[w], PATTERN_SALT)) {
 				snprintf(msg, sizeof(msg), "FAIL at %p: %llx\n", (void *)&p[w],
 					 (unsigned long long)p[w]);
-				put(argv[1], "result", msg);
+				tool_put(argv[1], "result", msg);
 				return 1;
 			}
 	}
@@ -184,7 +167,7 @@ int main(int argc, char **argv)
 		fprintf(f, "%.3f %.3f\n", began[i] - off, began[i] - off + lat[i]);
 	fclose(f);
 	snprintf(msg, sizeof(msg), "OK %zu faults timed and verified\n", samples);
-	put(argv[1], "result", msg);
+	tool_put(argv[1], "result", msg);
 	wait_for(argv[1], "exit");
 	return 0;
 }

@@ -49,10 +49,9 @@
 #include <time.h>
 #include <unistd.h>
 
-static uint64_t pattern(uint64_t va)
-{
-	return (va * 0x9e3779b97f4a7c15ULL) ^ 0x0123456789abcdefULL;
-}
+#include "tool_file.h"
+
+#define PATTERN_SALT 0x0123456789abcdefULL
 
 static double now_us(void)
 {
@@ -81,22 +80,6 @@ static long faults(void)
 
 static const char *dir;
 
-/* Writes DIR/NAME atomically (the driver polls for it). */
-static void put(const char *name, const char *text)
-{
-	char tmp[4096], path[4096];
-	FILE *f;
-
-	snprintf(tmp, sizeof(tmp), "%s/%s.tmp", dir, name);
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	f = fopen(tmp, "w");
-	if (!f)
-		exit(3);
-	fputs(text, f);
-	fclose(f);
-	rename(tmp, path);
-}
-
 static void wait_for(const char *name)
 {
 	char path[4096];
@@ -111,8 +94,8 @@ static void fail_at(const volatile uint64_t *p, uint64_t v)
 	char msg[256];
 
 	snprintf(msg, sizeof(msg), "FAIL at %p: %llx, expected %llx\n", (const void *)p, (unsigned long long)v,
-		 (unsigned long long)pattern((uintptr_t)p));
-	put("result", msg);
+		 (unsigned long long)tool_pattern((uintptr_t)p, PATTERN_SALT));
+	tool_put(dir, "result", msg);
 	exit(1);
 }
 
@@ -127,7 +110,7 @@ static int in_hole(const void *p, size_t page)
 /* What a word holds: the pattern, or zero in a hole. */
 static uint64_t expected(const uint64_t *p, size_t page)
 {
-	return in_hole(p, page) ? 0 : pattern((uintptr_t)p);
+	return in_hole(p, page) ? 0 : tool_pattern((uintptr_t)p, PATTERN_SALT);
 }
 
 /* Checks every word of the area; exits with a FAIL result on the first mismatch. */
@@ -226,7 +209,7 @@ static void storm(uint64_t *mem, size_t len, size_t page, char *msg, size_t msg_
 		accesses++;
 		f0 = faults();
 		t0 = now_us();
-		v = *p == pattern((uintptr_t)p);
+		v = *p == tool_pattern((uintptr_t)p, PATTERN_SALT);
 		t1 = now_us();
 		if (faults() == f0)
 			raced++;
@@ -248,7 +231,7 @@ static void scan(uint64_t *mem, size_t len, char *msg, size_t msg_len)
 	size_t i;
 
 	for (i = 0; i < len / 8; i++)
-		if (mem[i] != pattern((uintptr_t)&mem[i]))
+		if (mem[i] != tool_pattern((uintptr_t)&mem[i], PATTERN_SALT))
 			fail_at(&mem[i], mem[i]);
 	snprintf(msg, msg_len, "scan_s=%.3f faults=%ld", (now_us() - t0) / 1e6, faults() - f0);
 }
@@ -282,9 +265,9 @@ int main(int argc, char **argv)
 	madvise(mem, len, MADV_NOHUGEPAGE);
 	for (i = 0; i < len / 8; i++)
 		if (!in_hole(&mem[i], page))
-			mem[i] = pattern((uintptr_t)&mem[i]);
+			mem[i] = tool_pattern((uintptr_t)&mem[i], PATTERN_SALT);
 	srand((unsigned int)getpid() ^ (unsigned int)time(NULL));
-	put("ready", "ready\n");
+	tool_put(dir, "ready", "ready\n");
 
 	if (strcmp(mode, "scan"))
 		resumed = wait_restored(mem, len, page);
@@ -310,7 +293,7 @@ int main(int argc, char **argv)
 		verify(mem, len, page);
 	snprintf(msg, sizeof(msg), "OK mode=%s mib=%zu pages=%zu %s verify_s=%.3f resumed_at=%.6f\n", mode, len >> 20,
 		 len / page, what, (now_us() - t0) / 1e6, resumed);
-	put("result", msg);
+	tool_put(dir, "result", msg);
 	wait_for("exit");
 	return 0;
 }

@@ -21,28 +21,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "tool_file.h"
+
 static uint64_t *mem;
 static size_t pages, page_words;
 static unsigned int task_index;
 
 static uint64_t pattern(uint64_t va)
 {
-	return (va * 0x9e3779b97f4a7c15ULL) ^ (0x5bd1e9955bd1e995ULL * (task_index + 1));
-}
-
-static void write_file(const char *dir, const char *name, const char *text)
-{
-	char tmp[4096], path[4096];
-	FILE *f;
-
-	snprintf(tmp, sizeof(tmp), "%s/%s.tmp", dir, name);
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	f = fopen(tmp, "w");
-	if (!f)
-		exit(3);
-	fputs(text, f);
-	fclose(f);
-	rename(tmp, path);
+	return tool_pattern(va, 0x5bd1e9955bd1e995ULL * (task_index + 1));
 }
 
 /* One thread: every page, in an order of its own; the number of bad words. */
@@ -143,7 +130,7 @@ int main(int argc, char **argv)
 		if (read(sync[0], msg, 1) != 1)
 			return 3;
 	snprintf(msg, sizeof(msg), "ready %u tasks\n", tasks);
-	write_file(argv[1], "ready", msg);
+	tool_put(argv[1], "ready", msg);
 
 	for (i = 0; i < tasks; i++) {
 		int status;
@@ -155,6 +142,6 @@ int main(int argc, char **argv)
 		snprintf(msg, sizeof(msg), "FAIL: %u of %u tasks saw wrong memory or died\n", failed, tasks);
 	else
 		snprintf(msg, sizeof(msg), "OK %u tasks x %u threads verified %zu pages each\n", tasks, threads, pages);
-	write_file(argv[1], "result", msg);
+	tool_put(argv[1], "result", msg);
 	return failed ? 1 : 0;
 }

@@ -35,15 +35,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tool_file.h"
+
+#define PATTERN_SALT 0xa5a5c3c3f0f00ff0ULL
+
 static uint64_t salt; /* the forked child's odd pages differ */
 static int sparse;    /* odd pages never written */
 static size_t page_words;
 static char result[64] = "result"; /* the result file's name */
-
-static uint64_t pattern(uint64_t va)
-{
-	return (va * 0x9e3779b97f4a7c15ULL) ^ 0xa5a5c3c3f0f00ff0ULL;
-}
 
 static uint64_t expected(const uint64_t *mem, const uint64_t *p)
 {
@@ -51,26 +50,7 @@ static uint64_t expected(const uint64_t *mem, const uint64_t *p)
 
 	if (sparse && pg & 1)
 		return 0;
-	return pattern((uintptr_t)p) ^ (pg & 1 ? salt : 0);
-}
-
-static void touch(const char *dir, const char *name, const char *text)
-{
-	char path[4096];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s.tmp", dir, name);
-	f = fopen(path, "w");
-	if (!f)
-		exit(3);
-	fputs(text, f);
-	fclose(f);
-	{
-		char final[4096];
-
-		snprintf(final, sizeof(final), "%s/%s", dir, name);
-		rename(path, final);
-	}
+	return tool_pattern((uintptr_t)p, PATTERN_SALT) ^ (pg & 1 ? salt : 0);
 }
 
 int main(int argc, char **argv)
@@ -98,7 +78,7 @@ int main(int argc, char **argv)
 	madvise(mem, len, MADV_NOHUGEPAGE);
 	for (i = 0; i < len / 8; i++)
 		if (!sparse || !((i / page_words) & 1))
-			mem[i] = pattern((uintptr_t)&mem[i]);
+			mem[i] = tool_pattern((uintptr_t)&mem[i], PATTERN_SALT);
 	for (i = 0; i < pages; i++)
 		order[i] = rscan ? pages - 1 - i : i;
 	if (fork_mode) {
@@ -124,7 +104,7 @@ int main(int argc, char **argv)
 	/* where the pattern lives, for tests that look at it from outside */
 	snprintf(msg, sizeof(msg), "ready %p\n", (void *)mem);
 	if (child >= 0 && !(fork_mode && child == 0))
-		touch(argv[1], "ready", msg);
+		tool_put(argv[1], "ready", msg);
 
 	snprintf(path, sizeof(path), "%s/check", argv[1]);
 	while (access(path, F_OK))
@@ -153,7 +133,7 @@ int main(int argc, char **argv)
 				snprintf(msg, sizeof(msg), "FAIL at %p in the %s: %llx\n", (void *)&p[w],
 					 salt ? "child" : "parent", (unsigned long long)p[w]);
 				if (!salt)
-					touch(argv[1], result, msg);
+					tool_put(argv[1], result, msg);
 				else
 					fputs(msg, stderr);
 				return 1;
@@ -165,11 +145,11 @@ int main(int argc, char **argv)
 		int status;
 
 		if (waitpid(child, &status, 0) != child || !WIFEXITED(status) || WEXITSTATUS(status)) {
-			touch(argv[1], result, "FAIL in the child\n");
+			tool_put(argv[1], result, "FAIL in the child\n");
 			return 1;
 		}
 	}
 	snprintf(msg, sizeof(msg), "OK %zu pages verified in %d task(s)\n", pages, fork_mode ? 2 : 1);
-	touch(argv[1], result, msg);
+	tool_put(argv[1], result, msg);
 	return 0;
 }

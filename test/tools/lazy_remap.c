@@ -27,27 +27,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tool_file.h"
+
+#define PATTERN_SALT 0xa5a5c3c3f0f00ff0ULL
+
 #define CHUNK (1UL << 20)
-
-static uint64_t pattern(uint64_t va)
-{
-	return (va * 0x9e3779b97f4a7c15ULL) ^ 0xa5a5c3c3f0f00ff0ULL;
-}
-
-static void put(const char *dir, const char *name, const char *text)
-{
-	char tmp[4096], final[4096];
-	FILE *f;
-
-	snprintf(tmp, sizeof(tmp), "%s/%s.tmp", dir, name);
-	snprintf(final, sizeof(final), "%s/%s", dir, name);
-	f = fopen(tmp, "w");
-	if (!f)
-		exit(3);
-	fputs(text, f);
-	fclose(f);
-	rename(tmp, final);
-}
 
 static double now(void)
 {
@@ -101,9 +85,9 @@ int main(int argc, char **argv)
 		return 3;
 	madvise(mem, len, MADV_NOHUGEPAGE);
 	for (i = 0; i < len / 8; i++)
-		mem[i] = pattern((uintptr_t)&mem[i]);
+		mem[i] = tool_pattern((uintptr_t)&mem[i], PATTERN_SALT);
 	snprintf(msg, sizeof(msg), "ready %p\n", (void *)mem);
-	put(argv[1], "ready", msg);
+	tool_put(argv[1], "ready", msg);
 
 	snprintf(path, sizeof(path), "%s/check", argv[1]);
 	while (access(path, F_OK))
@@ -124,11 +108,12 @@ int main(int argc, char **argv)
 		uint64_t was = (uintptr_t)mem + i * CHUNK;
 
 		for (w = 0; w < CHUNK / 8 && !failure[0]; w++)
-			if (moved[i][w] != pattern(was + w * 8))
+			if (moved[i][w] != tool_pattern(was + w * 8, PATTERN_SALT))
 				snprintf(failure, sizeof(failure),
 					 "chunk %zu: word at %p (was %#llx) is %#llx, not %#llx", i,
 					 (void *)&moved[i][w], (unsigned long long)(was + w * 8),
-					 (unsigned long long)moved[i][w], (unsigned long long)pattern(was + w * 8));
+					 (unsigned long long)moved[i][w],
+					 (unsigned long long)tool_pattern(was + w * 8, PATTERN_SALT));
 		for (p = CHUNK; p < 2 * CHUNK && !failure[0]; p += page)
 			if (((char *)moved[i])[p])
 				snprintf(failure, sizeof(failure), "chunk %zu grew into data at +%zu", i, p);
@@ -143,6 +128,6 @@ int main(int argc, char **argv)
 	else
 		snprintf(msg, sizeof(msg),
 			 "OK %zu chunks of 1 MiB moved (%zu while the pull was in them) and checked\n", chunks, caught);
-	put(argv[1], "result", msg);
+	tool_put(argv[1], "result", msg);
 	return failure[0] ? 1 : 0;
 }
