@@ -44,9 +44,20 @@ static void poster_wake(struct rconn_poster *p)
 {
 	uint64_t one = 1;
 
-	/* no log from this thread: CRIU's log is its main thread's; a full eventfd is awake anyway */
-	if (p->wake_fd >= 0 && write(p->wake_fd, &one, sizeof(one)) < 0)
-		return;
+	/*
+	 * No log from this thread: CRIU's log is its main thread's.  A failed
+	 * write is a full eventfd, which is awake anyway.
+	 */
+	if (p->wake_fd >= 0)
+		(void)!write(p->wake_fd, &one, sizeof(one));
+}
+
+/* The owner's report of a failed post (@err: its error number); -1 for the caller to return. */
+static int poster_report(int err)
+{
+	errno = err;
+	pr_perror("posting background READs failed");
+	return -1;
 }
 
 static void *poster_main(void *arg)
@@ -118,9 +129,7 @@ int rconn_poster_hand(struct rconn *c, const struct rconn_chain *ch)
 
 	pthread_mutex_lock(&p->lock);
 	if (p->error) {
-		errno = p->error;
-		pr_perror("posting background READs failed");
-		ret = -1;
+		ret = poster_report(p->error);
 	} else if (p->head - p->tail == POSTER_RING) {
 		ret = 1;
 	} else {
@@ -149,11 +158,7 @@ int rconn_poster_failed(const struct rconn *c)
 	pthread_mutex_lock(&p->lock);
 	err = p->error;
 	pthread_mutex_unlock(&p->lock);
-	if (err) {
-		errno = err;
-		pr_perror("posting background READs failed");
-	}
-	return err ? -1 : 0;
+	return err ? poster_report(err) : 0;
 }
 
 /* Stops the poster; batches it has not taken are dropped (their QP goes next). */

@@ -287,10 +287,17 @@ static int drop_conn(void)
 	return ret;
 }
 
+/* Moves the connection's counters into the migration's (a connection may be one of several). */
+static void take_conn_counts(void)
+{
+	tf.stats.reads_aside += tf.conn.reads_aside;
+	tf.conn.reads_aside = 0;
+}
+
 /* A lost connection (or a failed attempt) goes aside: its teardown may block on the dead link. */
 static void abandon_conn(void)
 {
-	tf.stats.reads_aside += tf.conn.reads_aside;
+	take_conn_counts();
 	if (tf.epfd >= 0 && tf.conn.id) {
 		epoll_ctl(tf.epfd, EPOLL_CTL_DEL, rconn_completion_fd(&tf.conn), NULL);
 		epoll_ctl(tf.epfd, EPOLL_CTL_DEL, rconn_cm_fd(&tf.conn), NULL);
@@ -838,8 +845,7 @@ int target_disconnect(int status)
 	tf.stats.urges = tf.q.urges;
 	tf.stats.urges_moved = tf.q.urges_moved;
 	tf.stats.bg_parts = tf.q.parts;
-	tf.stats.reads_aside += tf.conn.reads_aside;
-	tf.conn.reads_aside = 0;
+	take_conn_counts();
 	if (tf.stats.lat_us)
 		fetch_stats_report(&tf.stats, tf.q.reads, rdma_now(), tf.cfg->stats);
 	send_close(status);
