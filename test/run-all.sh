@@ -299,12 +299,21 @@ guest_zdtm() {
 	return $rc
 }
 
-guest_pair() {
-	test/vm/run-guest.sh --timeout 600 --out "$out/pair" --pair \
-		test/guest/pair-serve.sh test/guest/pair-read.sh
-	local rc=$?
-	cat "$out/pair/source/job.log" "$out/pair/target/job.log"
+# pair NAME TIMEOUT SOURCE_SCRIPT TARGET_SCRIPT: two guests, then both job
+# logs, then what run-guest.sh saw of a guest that died or hung (its serial
+# log): last, so that it is in the lines a failed stage shows.
+pair() {
+	local name=$1 timeout=$2 rc=0
+	mkdir -p "$out/$name"
+	test/vm/run-guest.sh --timeout "$timeout" --out "$out/$name" --pair "$3" "$4" \
+		2> "$out/$name/run-guest.err" || rc=$?
+	cat "$out/$name/source/job.log" "$out/$name/target/job.log" 2> /dev/null
+	cat "$out/$name/run-guest.err"
 	return $rc
+}
+
+guest_pair() {
+	pair pair 600 test/guest/pair-serve.sh test/guest/pair-read.sh
 }
 
 # A lazy migration from one guest to the other over RDMA.
@@ -312,11 +321,7 @@ guest_pair_migrate() {
 	rm -rf build/pair-shared
 	mkdir -p build/pair-shared
 	echo 32 > build/pair-shared/mib
-	test/vm/run-guest.sh --timeout 900 --out "$out/pair-migrate" --pair \
-		test/guest/migrate-source.sh test/guest/migrate-target.sh
-	local rc=$?
-	cat "$out/pair-migrate/source/job.log" "$out/pair-migrate/target/job.log"
-	return $rc
+	pair pair-migrate 900 test/guest/migrate-source.sh test/guest/migrate-target.sh
 }
 
 # Link cuts between the two guests (RoCE's UDP port dropped): short ones
@@ -326,11 +331,7 @@ guest_pair_migrate() {
 guest_linkcut() {
 	rm -rf build/pair-shared
 	mkdir -p build/pair-shared
-	test/vm/run-guest.sh --timeout 1200 --out "$out/linkcut" --pair \
-		test/guest/linkcut-source.sh test/guest/linkcut-target.sh
-	local rc=$?
-	cat "$out/linkcut/source/job.log" "$out/linkcut/target/job.log"
-	return $rc
+	pair linkcut 1200 test/guest/linkcut-source.sh test/guest/linkcut-target.sh
 }
 
 # The main job's scenario, small: Redis migrated between two guests over RDMA

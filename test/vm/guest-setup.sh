@@ -1,6 +1,9 @@
 # Sourced by every guest job before its script: brings up the network and the
 # Soft-RoCE device.  Fails loudly; a guest without rxe must not pass a test.
 crr_fail() { echo "guest-setup: $*" >&2; exit 1; }
+# "quiet" keeps warnings and oops traces off the console; a guest whose
+# kernel dies must leave them in its serial log, which run-guest.sh shows
+dmesg -n 5
 
 ip link set lo up
 ip addr add "$CRR_IP/24" dev eth0 || { ip link; lsmod; crr_fail "cannot address eth0"; }

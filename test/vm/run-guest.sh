@@ -37,7 +37,7 @@ accel="-accel tcg,thread=multi"
 write_job() {
 	local dir=$1 role=$2 ip=$3 peer=$4
 	shift 4
-	rm -f "$dir/exit-status" "$dir/job.log"
+	rm -f "$dir/exit-status" "$dir/job.log" "$dir/stopped-for"
 	{
 		echo "export CRR_TOP='$CRR_TOP' CRR_CACHE='$CRR_CACHE' CRR_OUT='$dir'"
 		echo "export CRR_ROLE='$role' CRR_IP='$ip' CRR_PEER='$peer'"
@@ -70,7 +70,13 @@ finish() {
 	local dir=$1 pid=$2 name=$3 rc=0
 	wait "$pid" || rc=$?
 	if [ ! -f "$dir/exit-status" ]; then
-		if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
+		local other
+		other=$(cat "$dir/stopped-for" 2> /dev/null)
+		if [ -n "$other" ] && [ "$other" != "$name" ]; then
+			# (short: the failing guest's own report is what matters)
+			echo "run-guest: $name stopped: the $other guest failed or died" >&2
+			return 1
+		elif [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
 			echo "run-guest: $name timed out after ${timeout}s; serial log:" >&2
 		else
 			echo "run-guest: $name died (qemu status $rc) before its job finished:" >&2
@@ -112,13 +118,20 @@ for _ in $(seq 50); do
 done
 start_guest "$out/target" "stream,id=n0,server=off,addr.type=unix,addr.path=$sock" 52:54:00:77:00:02
 tpid=$guest_pid
-# If one side fails, the other cannot finish: stop it instead of waiting.
+# If one side fails, or its guest dies (a kernel panic powers it off with
+# no exit status), the other cannot finish: stop it instead of waiting.
 while kill -0 "$spid" 2>/dev/null || kill -0 "$tpid" 2>/dev/null; do
 	for side in source target; do
+		pid=$spid
+		[ $side = source ] || pid=$tpid
 		# (read once: the guest may be writing it; empty is not yet a verdict)
 		st=$(cat "$out/$side/exit-status" 2> /dev/null || true)
-		if [ -n "$st" ] && [ "$st" != 0 ]; then
+		if { [ -n "$st" ] && [ "$st" != 0 ]; } ||
+			{ ! kill -0 "$pid" 2> /dev/null && [ ! -e "$out/$side/exit-status" ]; }; then
 			sleep 5
+			for o in source target; do
+				[ -e "$out/$o/exit-status" ] || echo "$side" > "$out/$o/stopped-for"
+			done
 			kill "$spid" "$tpid" 2> /dev/null || true
 		fi
 	done
