@@ -45,6 +45,14 @@ def main(tops):
         tr = os.path.join(d, 'raw', f'tcp-rtt-{mtu}-4096.txt')
         if os.path.exists(tr):
             fl['tcp_rtt'] = statistics.median(samples(tr))
+        rl = os.path.join(d, 'read-lat.txt')
+        if os.path.exists(rl):
+            # the device's READ alone: "gap_us G: lat MODE: p50 X us, ..."
+            for line in open(rl):
+                m2 = re.match(r'gap_us (\d+): lat (.*): p50 ([\d.]+) us', line)
+                if m2:
+                    mode = m2.group(2) if m2.group(2) != 'random pages apart' else f'after {m2.group(1)} us asleep'
+                    fl.setdefault('read', {}).setdefault(mode, []).append(float(m2.group(3)))
         floors.setdefault(mtu, []).append(fl)
         with open(os.path.join(d, 'runs.tsv')) as f:
             for r in csv.DictReader(f, delimiter='\t'):
@@ -70,6 +78,12 @@ def main(tops):
               f'uffd round trip p50 median {uf:.1f}; floor {ib + uf:.1f} us; '
               f'TCP round trip p50 median {med([f.get("tcp_rtt") for f in fl]):.1f}')
         floor = ib + uf
+        modes = [m for f in fl for m in f.get('read', {})]
+        for mode in dict.fromkeys(modes):
+            v = [med(f['read'][mode]) for f in fl if mode in f.get('read', {})]
+            print(f'MTU {mtu}: the device\'s 4 KiB READ alone (rdma-read-check), {mode}: p50 per run '
+                  f'{", ".join("%.0f" % x for x in v)}, median {med(v):.0f} us; '
+                  f'with the uffd round trip {med(v) + uf:.0f} us')
         tcp = med([x['p50'] for x in res.get((mtu, 'tcp'), [])])
         print('| variant | task p50 (median of runs) | runs | / floor | / TCP | plugin asked->done | slot | READ '
               '| copy+UFFDIO_COPY | rest | of it: fault -> plugin asked | UFFDIO_COPY done -> task runs '

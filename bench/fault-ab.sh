@@ -3,7 +3,11 @@
 # bench/fault-bench.sh's latency runs only (with its floors: ib_read_lat,
 # the uffd and TCP round trips), MTU 1500 and 4200 alternated run by run,
 # the variants' order reversed every other run, so that both variants see
-# the same guest, the same load and the same device state.
+# the same guest, the same load and the same device state.  After each MTU's
+# faults, the device's own 4 KiB READ with none of the fault path around it
+# (test/tools/rdma-read-check lat: back to back as ib_read_lat, and after a
+# sleep of each of CRR_AB_READ_GAPS_US, as a fault's READ comes after the
+# device has idled through the previous fault's copy and wake-up).
 #
 #   run-guest.sh --out DIR bench/fault-ab.sh [RUNS] [VARIANTS] [WINDOWS]
 #
@@ -25,5 +29,14 @@ for run in $(seq $runs); do
 		bench/fault-bench.sh --ip "$CRR_IP" --dev "$CRR_RDMA_DEV" --netdev eth0 --mtus $mtu --runs 1 \
 			--samples "${CRR_BENCH_SAMPLES:-200}" --windows "$windows" --latency-variants "$vs" \
 			--pull-mib 0 --storm-mib 0 --scan-mib 0 --sparse-mib 0 --out $out/$mtu-$run || exit 1
+		# (fault-bench left the netdev at this MTU)
+		for gap in ${CRR_AB_READ_GAPS_US:-500 2000}; do
+			port=$((7400 + RANDOM % 100))
+			build/test/tools/rdma-read-check serve $CRR_IP $port 64 > /tmp/fault-ab-serve.log 2>&1 &
+			sleep 1
+			build/test/tools/rdma-read-check lat $CRR_IP $port 300 $gap |
+				sed "s/^/gap_us $gap: /" >> $out/$mtu-$run/read-lat.txt || exit 1
+			wait
+		done
 	done
 done
