@@ -153,6 +153,9 @@ migrate() {
 		CRIU_RDMA_CQ_ARM_LAZY CRIU_RDMA_FAULT_FIRST CRIU_RDMA_HANDOVER_KB CRIU_RDMA_BG_DEPTH CRIU_RDMA_URGE CRIU_RDMA_POST_THREAD
 	case $tr in
 	rdma-event) export CRIU_RDMA_FAULT_SPIN_US=0 ;;
+	# rdma-loadspin0: a fault polls for its READ only while no background READ is about (the
+	# idle rule, CRIU_RDMA_FAULT_SPIN_IDLE_US); with the device loaded the budget is 0
+	rdma-loadspin0) export CRIU_RDMA_FAULT_SPIN_US=1 ;;
 	# the fault path's two switches of 2026-11-28, apart and together (the defaults before)
 	rdma-spin-adaptive) export CRIU_RDMA_FAULT_SPIN_IDLE_US=0 ;;
 	rdma-cq-armed) export CRIU_RDMA_CQ_ARM_LAZY=0 ;;

@@ -32,14 +32,16 @@ NAME = {'tcp': 'CRIU TCP', 'rdma': 'criu-rdma', 'rdma-event': 'criu-rdma, a faul
         'tcp-ranges1': 'CRIU TCP, one range per request', 'rdma-ranges1': 'criu-rdma, one range per request',
         'rdma-depth16': 'criu-rdma, 16 background READs in flight (the connection\'s)',
         'rdma-nourge': 'criu-rdma, a fault on a requested page waits in line',
-        'rdma-post0': 'criu-rdma, background READs posted by CRIU\'s thread (no poster)'}
+        'rdma-post0': 'criu-rdma, background READs posted by CRIU\'s thread (no poster)',
+        'rdma-loadspin0': 'criu-rdma, a fault polls only while no background READ is about'}
 # -reqN: background requests of at most N KiB (--lazy-request-max, default 256; 4096: CRIU's old size)
 NAME.update({f'{tr}-req{kb}': f'{NAME[tr]}, background requests of at most {kb} KiB'
              for tr in ('tcp', 'rdma') for kb in (64, 128, 512, 1024, 2048)})
 NAME.update({f'{tr}-req4096': f'{NAME[tr]}, background requests up to 4 MiB (CRIU\'s old size)' for tr in ('tcp', 'rdma')})
-PULL_TRS = ('tcp', 'rdma', 'tcp-req4096', 'rdma-req4096', 'tcp-inflight1', 'rdma-inflight1', 'rdma-depth16', 'rdma-post0')
+PULL_TRS = ('tcp', 'rdma', 'tcp-req4096', 'rdma-req4096', 'tcp-inflight1', 'rdma-inflight1', 'rdma-depth16', 'rdma-post0',
+            'rdma-event', 'rdma-loadspin0')
 STORM_TRS = ('tcp', 'rdma', 'tcp-req4096', 'rdma-req4096', 'rdma-nocap', 'rdma-nofirst', 'rdma-hand0', 'rdma-depth16',
-             'rdma-nourge', 'rdma-post0')
+             'rdma-nourge', 'rdma-post0', 'rdma-event', 'rdma-loadspin0')
 LAT_TRS = ('tcp', 'rdma', 'rdma-event', 'rdma-copy')
 
 
