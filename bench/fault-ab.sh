@@ -14,7 +14,7 @@
 # VARIANTS default "tcp rdma-before rdma-cq-armed rdma" (fault-bench's --latency-variants),
 # WINDOWS "1".  Raw results in DIR/ab/MTU-RUN/ (fault-bench's layout);
 # bench/ab-report.py DIR/ab summarises them (medians over runs).
-set -u
+set -u -o pipefail
 runs=${1:-3} variants=${2:-tcp rdma-before rdma-cq-armed rdma} windows=${3:-1}
 out=$CRR_OUT/ab
 mkdir -p $out

@@ -37,7 +37,7 @@
 
 #include "tool_file.h"
 
-#define PATTERN_SALT 0xa5a5c3c3f0f00ff0ULL
+#define PATTERN_SALT TOOL_LAZY_PATTERN_SALT
 
 static uint64_t salt; /* the forked child's odd pages differ */
 static int sparse;    /* odd pages never written */

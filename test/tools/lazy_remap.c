@@ -29,7 +29,7 @@
 
 #include "tool_file.h"
 
-#define PATTERN_SALT 0xa5a5c3c3f0f00ff0ULL
+#define PATTERN_SALT TOOL_LAZY_PATTERN_SALT
 
 #define CHUNK (1UL << 20)
 

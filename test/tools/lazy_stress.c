@@ -17,14 +17,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "tool_file.h"
+
+#define PATTERN_SALT 0x0123456789abcdefULL
+
 static uint64_t *mem;
 static size_t len, page;
 static char result_msg[256];
-
-static uint64_t pattern(uint64_t va)
-{
-	return (va * 0x9e3779b97f4a7c15ULL) ^ 0x0123456789abcdefULL;
-}
 
 /* Checks [from, from+n) holds the pattern of the addresses it had at dump time. */
 static int check(const uint64_t *at, uintptr_t orig, size_t n)
@@ -32,7 +31,7 @@ static int check(const uint64_t *at, uintptr_t orig, size_t n)
 	size_t i;
 
 	for (i = 0; i < n / 8; i++)
-		if (at[i] != pattern(orig + i * 8)) {
+		if (at[i] != tool_pattern(orig + i * 8, PATTERN_SALT)) {
 			snprintf(result_msg, sizeof(result_msg), "FAIL at %p (orig %lx)\n", (void *)&at[i],
 				 (unsigned long)(orig + i * 8));
 			return -1;
@@ -89,7 +88,7 @@ int main(int argc, char **argv)
 		return 3;
 	madvise(mem, len, MADV_NOHUGEPAGE);
 	for (i = 0; i < len / 8; i++)
-		mem[i] = pattern((uintptr_t)&mem[i]);
+		mem[i] = tool_pattern((uintptr_t)&mem[i], PATTERN_SALT);
 	snprintf(path, sizeof(path), "%s/ready", argv[1]);
 	f = fopen(path, "w");
 	if (!f)

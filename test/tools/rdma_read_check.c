@@ -29,14 +29,12 @@
 #include "ctl_io.h"
 #include "rdma_conn.h"
 #include "rdma_log.h"
+#include "tool_file.h"
+
+#define PATTERN_SALT 0x5eed5eed5eed5eedULL
 
 #define TIMEOUT_MS 20000
 #define CHUNK	   (64 * 1024)
-
-static uint64_t pattern(uint64_t va)
-{
-	return (va * 0x9e3779b97f4a7c15ULL) ^ 0x5eed5eed5eed5eedULL;
-}
 
 static double now(void)
 {
@@ -88,7 +86,7 @@ static int serve(const char *addr, int port, size_t mib)
 	if (mem == MAP_FAILED)
 		return 1;
 	for (i = 0; i < len / 8; i++)
-		mem[i] = pattern((uintptr_t)&mem[i]);
+		mem[i] = tool_pattern((uintptr_t)&mem[i], PATTERN_SALT);
 	if (rconn_listen(&c, &CTL_RCONN_PARAMS(NULL, RCONN_FAIL_NONE, true), addr, port))
 		return 1;
 	printf("serving %zu MiB at %p\n", mib, (void *)mem);
@@ -171,7 +169,7 @@ static long verify(const uint8_t *buf, uint64_t va, uint64_t len)
 	uint64_t i;
 
 	for (i = 0; i < len / 8; i++)
-		if (w[i] != pattern(va + i * 8))
+		if (w[i] != tool_pattern(va + i * 8, PATTERN_SALT))
 			return (long)(i * 8);
 	return -1;
 }

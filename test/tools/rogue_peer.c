@@ -31,6 +31,7 @@
 #include "ctl_io.h"
 #include "rdma_conn.h"
 #include "rdma_log.h"
+#include "tool_file.h"
 
 #define TIMEOUT_MS 5000
 /* a READ's error may take the transport's retries to show */
@@ -45,12 +46,6 @@ struct attack {
 	uint8_t *buf;
 	struct ibv_mr *mr;
 };
-
-/* lazy-pattern's contents at @va: what a leak would show */
-static uint64_t pattern(uint64_t va)
-{
-	return (va * 0x9e3779b97f4a7c15ULL) ^ 0xa5a5c3c3f0f00ff0ULL;
-}
 
 static int connect_plain(struct attack *a)
 {
@@ -90,7 +85,7 @@ static int try_read(struct attack *a, bool lane)
 	memcpy(&first, a->buf, sizeof(first));
 	if (wc.status == IBV_WC_SUCCESS) {
 		printf("  READ SUCCEEDED%s: the frozen task's memory was read\n",
-		       first == pattern(a->va) ? " and returned the task's bytes" : "");
+		       first == tool_pattern(a->va, TOOL_LAZY_PATTERN_SALT) ? " and returned the task's bytes" : "");
 		return 1;
 	}
 	printf("  READ failed: %s: held\n", ibv_wc_status_str(wc.status));

@@ -21,6 +21,9 @@ static inline uint64_t tool_pattern(uint64_t va, uint64_t salt)
 	return (va * 0x9e3779b97f4a7c15ULL) ^ salt;
 }
 
+/* lazy-pattern's and lazy-remap's salt: rogue-peer looks for their bytes in what a READ returns */
+#define TOOL_LAZY_PATTERN_SALT 0xa5a5c3c3f0f00ff0ULL
+
 /* Writes DIR/NAME through a rename, so that a reader never sees it half written; exits 3 on failure. */
 static inline void tool_put(const char *dir, const char *name, const char *text)
 {
