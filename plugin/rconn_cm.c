@@ -277,12 +277,17 @@ static int stop_listeners(struct rconn *c)
 }
 
 /*
- * Waits for a connect request that @vet (if any) passes and accepts it: the
- * first connection gets the PD, CQs, QP and control buffers (@lane false), a
- * later one only a QP of its own on them (@lane true).  A request whose
- * resources cannot be made is refused and leaves nothing behind.
+ * Waits up to @timeout_ms for a connect request that @vet (if any) passes
+ * and accepts it: the first connection gets the PD, CQs, QP and control
+ * buffers (@lane false), a later one only a QP of its own on them (@lane
+ * true).  A request whose resources cannot be made is refused and leaves
+ * nothing behind.  Once accepted, the connection must be up within
+ * @setup_ms: a peer that never completes it (its reject lost on a cut link,
+ * or one that stalls on purpose) would otherwise hold us until rdma_cm
+ * gives up resending its reply, a minute and more, while the real target's
+ * requests wait behind it.
  */
-static int accept_one(struct rconn *c, bool lane, int timeout_ms, rconn_vet_t vet, void *ctx)
+static int accept_one(struct rconn *c, bool lane, int timeout_ms, int setup_ms, rconn_vet_t vet, void *ctx)
 {
 	double deadline = rdma_now() + timeout_ms / 1e3;
 	struct rdma_conn_param cp = {};
@@ -347,15 +352,15 @@ static int accept_one(struct rconn *c, bool lane, int timeout_ms, rconn_vet_t ve
 	}
 	if (rconn_qp_ready(c, id, qp, IBV_QPS_RTS, 0))
 		return RCONN_PEER_LEFT;
-	if (cm_wait(c, id, RDMA_CM_EVENT_ESTABLISHED, &ev, timeout_ms))
+	if (cm_wait(c, id, RDMA_CM_EVENT_ESTABLISHED, &ev, setup_ms))
 		return RCONN_PEER_LEFT;
 	rdma_ack_cm_event(ev);
 	return 0;
 }
 
-int rconn_accept(struct rconn *c, int timeout_ms)
+int rconn_accept(struct rconn *c, int timeout_ms, int setup_ms)
 {
-	int ret = accept_one(c, false, timeout_ms, NULL, NULL);
+	int ret = accept_one(c, false, timeout_ms, setup_ms, NULL, NULL);
 
 	if (ret)
 		return ret;
@@ -365,7 +370,7 @@ int rconn_accept(struct rconn *c, int timeout_ms)
 
 int rconn_accept_lane(struct rconn *c, int timeout_ms, rconn_vet_t vet, void *ctx)
 {
-	return accept_one(c, true, timeout_ms, vet, ctx);
+	return accept_one(c, true, timeout_ms, timeout_ms, vet, ctx);
 }
 
 int rconn_drop_peer(struct rconn *c)

@@ -133,10 +133,11 @@ int rconn_listen_addrs(struct rconn *c, const struct rconn_params *p, char (*add
 /* A peer that went away before its connection was up (its resources are still held). */
 #define RCONN_PEER_LEFT (-2)
 /*
- * Source side: wait up to @timeout_ms for one peer and accept it.  0; -1 on
- * a local failure or when nobody came; RCONN_PEER_LEFT (then rconn_drop_peer()).
+ * Source side: wait up to @timeout_ms for one peer and accept it; its
+ * connection must be up within @setup_ms.  0; -1 on a local failure or when
+ * nobody came; RCONN_PEER_LEFT (then rconn_drop_peer()).
  */
-int rconn_accept(struct rconn *c, int timeout_ms);
+int rconn_accept(struct rconn *c, int timeout_ms, int setup_ms);
 /* Source side: lets the accepted peer go (its QP, CQs, control buffers, id); keeps the PD and the listener. */
 int rconn_drop_peer(struct rconn *c);
 /*

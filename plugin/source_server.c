@@ -531,7 +531,8 @@ static int accept_target(int timeout_ms)
 			pr_err("no peer proved the session key in %d ms\n", timeout_ms);
 			return -1;
 		}
-		ret = rconn_accept(&src.conn, left);
+		/* one that never completes its connection is let go after a step's time */
+		ret = rconn_accept(&src.conn, left, src.cfg->timeout_ms);
 		if (ret && ret != RCONN_PEER_LEFT)
 			return -1;
 		why = ret ? "left before its connection was up" : "did not prove the session key";
@@ -594,6 +595,8 @@ static int await_reconnection(void)
 	pr_warn("keeping the export for up to %d s for the target to reconnect\n", src.cfg->recovery_s);
 	if (rconn_drop_peer(&src.conn))
 		return -1;
+	/* over a dead link this can block in the kernel (see rconn_abandon()): the window runs meanwhile */
+	pr_info("let go of the lost connection in %.3f s; waiting for the target\n", rdma_now() - t);
 	if (accept_target(src.cfg->recovery_s * 1000)) {
 		pr_err("the target did not come back in %d s: giving up\n", src.cfg->recovery_s);
 		return -1;
@@ -829,7 +832,7 @@ static void take_target(int *target_started)
 	double now;
 	int ret;
 
-	ret = rconn_accept(&src.conn, setup_step_ms());
+	ret = rconn_accept(&src.conn, setup_step_ms(), setup_step_ms());
 	if (ret || ctl_handshake(&src.conn, &src.sess.s, setup_step_ms(), &proven)) {
 		src.refused_peers++;
 		pr_warn("let go of a peer that %s\n", ret      ? "left before its connection was up"

@@ -4,8 +4,9 @@
 # the same network would, with the real VA and rkey of the frozen task's
 # memory: a READ before any hello (also on a lane-like second connection),
 # the source's own hello sent back, the source's proof sent back, a hello
-# without a role, the whole handshake with a wrong key, and a connect
-# request abandoned before the connection is up.  Each attack must
+# without a role, the whole handshake with a wrong key, a connect request
+# abandoned before the connection is up, and one answered but never
+# completed (the source must let it go, not wait on it).  Each attack must
 # fail (READ completes in error, no export table), the source must live on
 # and leave nothing behind for the peers it let go.  Then the real target
 # migrates the task (every page verified) while 1,000 connect requests hit
@@ -52,7 +53,7 @@ resources() { # PID -> "qps ids" of that process
 before=$(resources $dump)
 echo "source before the attacks (QPs, rdma_cm ids): $before"
 
-for attack in read-first lane-read hello-reflect proof-reflect no-role wrong-key connect-abort; do
+for attack in read-first lane-read hello-reflect proof-reflect no-role wrong-key connect-abort connect-stall; do
 	timeout 120 $rogue $CRR_IP $port $attack $va $rkey
 	rc=$?
 	[ $rc -eq 0 ] || fail "attack $attack: exit $rc"

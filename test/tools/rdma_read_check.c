@@ -94,7 +94,7 @@ static int serve(const char *addr, int port, size_t mib)
 	if (session_init(&s, &key, &self, "source"))
 		return 1;
 	/* the READs below need the handshake's proof: the QP opens only then */
-	if (rconn_accept(&c, TIMEOUT_MS * 3) || ctl_handshake(&c, &s, TIMEOUT_MS, &proven) ||
+	if (rconn_accept(&c, TIMEOUT_MS * 3, TIMEOUT_MS) || ctl_handshake(&c, &s, TIMEOUT_MS, &proven) ||
 	    rconn_allow_read(&c, false))
 		return 1;
 	/* IOVA == VA: the peer asks for our addresses as they are. */

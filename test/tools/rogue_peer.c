@@ -16,6 +16,7 @@
  *   no-role        a hello without a role (once crashed the source), then READ
  *   wrong-key      the whole handshake with a key of our own, then READ
  *   connect-abort  a connect request, gone before the connection is up
+ *   connect-stall  a connect request answered, its connection never completed
  * Each READ is checked: if it returns the task's bytes (lazy-pattern's
  * pattern at VA) or succeeds at all, or the source sends its export table,
  * the defence failed.  flood: every request must be refused.
@@ -23,6 +24,7 @@
  */
 #include <errno.h>
 #include <netdb.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +33,7 @@
 #include "ctl_io.h"
 #include "rdma_conn.h"
 #include "rdma_log.h"
+#include "rdma_util.h"
 #include "tool_file.h"
 
 #define TIMEOUT_MS 5000
@@ -248,12 +251,60 @@ static int attack_wrong_key(struct attack *a)
 	return try_read(a, false) | got_export(a);
 }
 
-/* Waits for the next CM event on @ec; its type, or -1. */
-static int next_event(struct rdma_event_channel *ec, struct rdma_cm_event **ev)
+/* Waits up to @timeout_ms for the next CM event on @ec; its type, or -1. */
+static int next_event(struct rdma_event_channel *ec, struct rdma_cm_event **ev, int timeout_ms)
 {
-	if (rdma_get_cm_event(ec, ev))
+	struct pollfd pfd = { .fd = ec->fd, .events = POLLIN };
+
+	if (poll(&pfd, 1, timeout_ms) != 1 || rdma_get_cm_event(ec, ev))
 		return -1;
 	return (*ev)->event;
+}
+
+/* A raw rdma_cm id of our own, its route to the source resolved. */
+struct raw_peer {
+	struct rdma_event_channel *ec;
+	struct rdma_cm_id *id;
+	struct ibv_cq *cq;
+	struct ibv_pd *pd;
+};
+
+static int raw_resolve(struct attack *a, struct raw_peer *r)
+{
+	struct addrinfo *res = NULL;
+	struct rdma_cm_event *ev;
+	char port[16];
+	int ret = -1;
+
+	snprintf(port, sizeof(port), "%d", a->port);
+	r->ec = rdma_create_event_channel();
+	if (!r->ec || getaddrinfo(a->addr, port, NULL, &res) || rdma_create_id(r->ec, &r->id, NULL, RDMA_PS_TCP) ||
+	    rdma_resolve_addr(r->id, NULL, res->ai_addr, TIMEOUT_MS) ||
+	    next_event(r->ec, &ev, TIMEOUT_MS) != RDMA_CM_EVENT_ADDR_RESOLVED)
+		goto out;
+	rdma_ack_cm_event(ev);
+	if (rdma_resolve_route(r->id, TIMEOUT_MS) || next_event(r->ec, &ev, TIMEOUT_MS) != RDMA_CM_EVENT_ROUTE_RESOLVED)
+		goto out;
+	rdma_ack_cm_event(ev);
+	ret = 0;
+out:
+	if (res)
+		freeaddrinfo(res);
+	return ret;
+}
+
+static void raw_release(struct raw_peer *r)
+{
+	if (r->id && r->id->qp)
+		rdma_destroy_qp(r->id);
+	if (r->id)
+		rdma_destroy_id(r->id);
+	if (r->cq)
+		ibv_destroy_cq(r->cq);
+	if (r->pd)
+		ibv_dealloc_pd(r->pd);
+	if (r->ec)
+		rdma_destroy_event_channel(r->ec);
 }
 
 /*
@@ -265,46 +316,71 @@ static int attack_connect_abort(struct attack *a)
 {
 	struct rdma_conn_param cp = { .initiator_depth = 1, .responder_resources = 1, .retry_count = 7 };
 	struct ibv_qp_init_attr qa = { .qp_type = IBV_QPT_RC, .cap = { 1, 1, 1, 1, 0 } };
-	struct rdma_event_channel *ec = rdma_create_event_channel();
-	struct addrinfo *res = NULL;
-	struct rdma_cm_event *ev;
-	struct rdma_cm_id *id = NULL;
-	struct ibv_cq *cq = NULL;
-	struct ibv_pd *pd = NULL;
-	char port[16];
+	struct raw_peer r = {};
 	int ok = -1;
 
-	snprintf(port, sizeof(port), "%d", a->port);
-	if (!ec || getaddrinfo(a->addr, port, NULL, &res) || rdma_create_id(ec, &id, NULL, RDMA_PS_TCP) ||
-	    rdma_resolve_addr(id, NULL, res->ai_addr, TIMEOUT_MS) || next_event(ec, &ev) != RDMA_CM_EVENT_ADDR_RESOLVED)
+	if (raw_resolve(a, &r))
 		goto out;
-	rdma_ack_cm_event(ev);
-	if (rdma_resolve_route(id, TIMEOUT_MS) || next_event(ec, &ev) != RDMA_CM_EVENT_ROUTE_RESOLVED)
-		goto out;
-	rdma_ack_cm_event(ev);
-	pd = ibv_alloc_pd(id->verbs);
-	cq = pd ? ibv_create_cq(id->verbs, 2, NULL, NULL, 0) : NULL;
-	qa.send_cq = qa.recv_cq = cq;
-	if (!cq || rdma_create_qp(id, pd, &qa) || rdma_connect(id, &cp))
+	r.pd = ibv_alloc_pd(r.id->verbs);
+	r.cq = r.pd ? ibv_create_cq(r.id->verbs, 2, NULL, NULL, 0) : NULL;
+	qa.send_cq = qa.recv_cq = r.cq;
+	if (!r.cq || rdma_create_qp(r.id, r.pd, &qa) || rdma_connect(r.id, &cp))
 		goto out;
 	printf("  connect request sent; leaving before the connection is up\n");
 	ok = 0;
 out:
 	if (ok)
 		perror("  connect-abort set-up");
-	if (id && id->qp)
-		rdma_destroy_qp(id);
-	if (id)
-		rdma_destroy_id(id);
-	if (cq)
-		ibv_destroy_cq(cq);
-	if (pd)
-		ibv_dealloc_pd(pd);
-	if (ec)
-		rdma_destroy_event_channel(ec);
-	if (res)
-		freeaddrinfo(res);
+	raw_release(&r);
 	return ok ? 2 : 0;
+}
+
+/*
+ * A connect request that is answered and then never completed: with no QP
+ * of ours on the id, rdma_cm hands us the source's reply and sends nothing
+ * back until rdma_establish(), which never comes.  A source that waits for
+ * the connection to come up is held by any peer at its port; one whose
+ * recovery window runs out meanwhile loses its migration.  The defence
+ * holds if the source lets us go (rejects) within STALL_LET_GO_MS.
+ */
+#define STALL_LET_GO_MS 15000
+static int attack_connect_stall(struct attack *a)
+{
+	struct rdma_conn_param cp = { .initiator_depth = 1, .responder_resources = 1, .retry_count = 7 };
+	struct raw_peer r = {};
+	struct rdma_cm_event *ev;
+	double t0;
+	int ret = 2, e;
+
+	if (raw_resolve(a, &r))
+		goto out;
+	cp.qp_num = 0x4242; /* none of ours: the kernel leaves the connection to us */
+	if (rdma_connect(r.id, &cp)) {
+		perror("  rdma_connect");
+		goto out;
+	}
+	e = next_event(r.ec, &ev, TIMEOUT_MS);
+	if (e != RDMA_CM_EVENT_CONNECT_RESPONSE) {
+		printf("  no reply to the connect request (%s)\n", e < 0 ? "timeout" : rdma_event_str(e));
+		goto ack;
+	}
+	rdma_ack_cm_event(ev);
+	printf("  the source answered; never completing the connection\n");
+	t0 = rdma_now();
+	e = next_event(r.ec, &ev, STALL_LET_GO_MS);
+	if (e < 0) {
+		printf("  the source still waits for us after %d ms\n", STALL_LET_GO_MS);
+		ret = 1;
+		goto out;
+	}
+	printf("  let go after %.0f ms (%s)\n", (rdma_now() - t0) * 1e3, rdma_event_str(e));
+	ret = e == RDMA_CM_EVENT_REJECTED || e == RDMA_CM_EVENT_DISCONNECTED ? 0 : 2;
+ack:
+	if (e >= 0)
+		rdma_ack_cm_event(ev);
+out:
+	raw_release(&r);
+	return ret;
 }
 
 /* @n connect requests while the session is up: every one must be refused. */
@@ -339,6 +415,8 @@ static int run(struct attack *a, const char *name)
 		return attack_wrong_key(a);
 	if (!strcmp(name, "connect-abort"))
 		return attack_connect_abort(a);
+	if (!strcmp(name, "connect-stall"))
+		return attack_connect_stall(a);
 	fprintf(stderr, "unknown attack %s\n", name);
 	return 2;
 }
