@@ -12,16 +12,16 @@
 #   run-guest.sh --out DIR bench/fault-ab.sh [RUNS] [VARIANTS] [WINDOWS]
 #
 # VARIANTS default "tcp rdma-before rdma-cq-armed rdma" (fault-bench's --latency-variants),
-# WINDOWS "1".  Raw results in DIR/ab/MTU-RUN/ (fault-bench's layout);
+# WINDOWS "1"; CRR_AB_MTUS (default "1500 4200") the MTUs.  Raw results in DIR/ab/MTU-RUN/ (fault-bench's layout);
 # bench/ab-report.py DIR/ab summarises them (medians over runs).
 set -u -o pipefail
 runs=${1:-3} variants=${2:-tcp rdma-before rdma-cq-armed rdma} windows=${3:-1}
 out=$CRR_OUT/ab
 mkdir -p $out
 for run in $(seq $runs); do
-	mtus="1500 4200" vs=$variants
+	mtus=${CRR_AB_MTUS:-1500 4200} vs=$variants
 	if [ $((run % 2)) = 0 ]; then
-		mtus="4200 1500"
+		mtus=$(echo $mtus | tr ' ' '\n' | tac | tr '\n' ' ')
 		vs=$(echo $variants | tr ' ' '\n' | tac | tr '\n' ' ')
 	fi
 	for mtu in $mtus; do
@@ -32,7 +32,8 @@ for run in $(seq $runs); do
 		# (fault-bench left the netdev at this MTU)
 		for gap in ${CRR_AB_READ_GAPS_US:-500 2000}; do
 			port=$((7400 + RANDOM % 100))
-			build/test/tools/rdma-read-check serve $CRR_IP $port 64 > /tmp/fault-ab-serve.log 2>&1 &
+			# (bounded: a lat that fails before connecting leaves it waiting)
+			timeout 120 build/test/tools/rdma-read-check serve $CRR_IP $port 64 > /tmp/fault-ab-serve.log 2>&1 &
 			sleep 1
 			build/test/tools/rdma-read-check lat $CRR_IP $port 300 $gap |
 				sed "s/^/gap_us $gap: /" >> $out/$mtu-$run/read-lat.txt || exit 1

@@ -178,6 +178,8 @@ migrate() {
 	# -reqN: background requests of at most N KiB (default 256; -req4096: CRIU's old fixed size)
 	*-req[0-9]*) extra="--lazy-request-max ${tr##*-req}" ;;
 	*-ranges1) extra="--lazy-request-ranges 1" ;;
+	# -gapN (latency runs): the task sleeps N ms after each timed access, not 0 (faults back to back)
+	*-gap[0-9]*) gap=${tr##*-gap} ;;
 	esac
 	case $kind in
 	storm | idle | sparse) wl="$tools/fault-storm $d $size $kind" ;;
