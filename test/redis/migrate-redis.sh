@@ -18,6 +18,9 @@
 # rxe's active_mtu follows: 1024 at 1500, 4096 from 4200 up); the target
 # checks that frames of N bytes pass both ways.
 #
+# CRR_REDIS_TARGET_ENV="K=V ...": settings the target's lazy-pages daemon
+# runs with (criu-rdma's CRIU_RDMA_*, for A/Bs such as bench/ANALYSIS.md's).
+#
 # --cut S: the target host drops RoCE's UDP port both ways for S seconds
 # shortly after the restore, while pages stream; the RDMA run must then
 # pause, reconnect (counted) and pass every check all the same.
@@ -47,7 +50,7 @@ while [ $# -gt 0 ]; do
 	--mtu) mtu=$2; shift 2 ;;
 	--runtime) runtime=$2; shift 2 ;;
 	--out) out=$2; shift 2 ;;
-	*) sed -n '2,34p' "$0" >&2; exit 2 ;;
+	*) sed -n '2,35p' "$0" >&2; exit 2 ;;
 	esac
 done
 case $runtime in criu | runc) ;; *) echo "migrate-redis: --runtime criu or runc, not '$runtime'" >&2; exit 2 ;; esac
@@ -68,6 +71,8 @@ run_one() {
 	[ -n "$cut" ] && echo "$cut" > "$shared/cut"
 	echo "$mtu" > "$shared/mtu"
 	echo "$runtime" > "$shared/runtime"
+	# CRR_REDIS_TARGET_ENV ("K=V ..."): the target's lazy-pages daemon runs with these (bench A/Bs)
+	[ -n "${CRR_REDIS_TARGET_ENV:-}" ] && printf 'export %s\n' $CRR_REDIS_TARGET_ENV > "$shared/target-env"
 	test/vm/run-guest.sh --timeout "${CRR_REDIS_TIMEOUT:-1800}" --out "$out/$t" --pair \
 		test/redis/redis-source.sh test/redis/redis-target.sh || rc=$?
 	cat "$out/$t/source/job.log" "$out/$t/target/job.log"

@@ -52,6 +52,8 @@ rdma=
 # the package's criu finds its plugin itself
 [ "$transport" = rdma ] && [ "$runtime" = runc ] && rdma="--rdma"
 export CRIU_RDMA_STATS=/tmp/rdma-stats
+# settings of an A/B (migrate-redis.sh's CRR_REDIS_TARGET_ENV)
+[ -f $shared/target-env ] && . $shared/target-env && sed 's/^/target: /' $shared/target-env
 # a link cut must be noticed (and survived) well within the test; the pull
 # waits 3 s after the restore so that the cut (at 0.3 s) always lands while
 # pages are still owed: with the deep pull, 16 MiB arrive in under a second
