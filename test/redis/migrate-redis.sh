@@ -50,7 +50,7 @@ while [ $# -gt 0 ]; do
 	--mtu) mtu=$2; shift 2 ;;
 	--runtime) runtime=$2; shift 2 ;;
 	--out) out=$2; shift 2 ;;
-	*) sed -n '2,38p' "$0" >&2; exit 2 ;;
+	*) sed -n '2,35p' "$0" >&2; exit 2 ;;
 	esac
 done
 case $runtime in criu | runc) ;; *) echo "migrate-redis: --runtime criu or runc, not '$runtime'" >&2; exit 2 ;; esac
