@@ -54,19 +54,6 @@ static void *reader(void *arg)
 	return NULL;
 }
 
-static void finish(const char *dir, const char *msg)
-{
-	char path[4096];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/result", dir);
-	f = fopen(path, "w");
-	if (f) {
-		fputs(msg, f);
-		fclose(f);
-	}
-}
-
 int main(int argc, char **argv)
 {
 	char path[4096];
@@ -76,7 +63,6 @@ int main(int argc, char **argv)
 	uint64_t *moved;
 	int status;
 	pid_t child;
-	FILE *f;
 
 	if (argc != 3)
 		return 2;
@@ -89,11 +75,7 @@ int main(int argc, char **argv)
 	madvise(mem, len, MADV_NOHUGEPAGE);
 	for (i = 0; i < len / 8; i++)
 		mem[i] = tool_pattern((uintptr_t)&mem[i], PATTERN_SALT);
-	snprintf(path, sizeof(path), "%s/ready", argv[1]);
-	f = fopen(path, "w");
-	if (!f)
-		return 3;
-	fclose(f);
+	tool_put(argv[1], "ready", "");
 	snprintf(path, sizeof(path), "%s/check", argv[1]);
 	while (access(path, F_OK))
 		usleep(20000);
@@ -127,11 +109,11 @@ int main(int argc, char **argv)
 			goto fail;
 		}
 	snprintf(result_msg, sizeof(result_msg), "OK threads, fork, mremap and DONTNEED on %zu MiB\n", len >> 20);
-	finish(argv[1], result_msg);
+	tool_put(argv[1], "result", result_msg);
 	return 0;
 fail:
 	if (!result_msg[0])
 		snprintf(result_msg, sizeof(result_msg), "FAIL\n");
-	finish(argv[1], result_msg);
+	tool_put(argv[1], "result", result_msg);
 	return 1;
 }
