@@ -12,17 +12,19 @@
 #   run-guest.sh --out DIR bench/fault-ab.sh [RUNS] [VARIANTS] [WINDOWS]
 #
 # VARIANTS default "tcp rdma-before rdma-cq-armed rdma" (fault-bench's --latency-variants),
-# WINDOWS "1"; CRR_AB_MTUS (default "1500 4200") the MTUs.  Raw results in DIR/ab/MTU-RUN/ (fault-bench's layout);
-# bench/ab-report.py DIR/ab summarises them (medians over runs).
+# WINDOWS "1"; CRR_AB_MTUS (default "1500 4200") the MTUs.  Raw results in
+# DIR/ab/MTU-RUN/ (fault-bench's layout); bench/ab-report.py DIR/ab
+# summarises them (medians over runs).
 set -u -o pipefail
 runs=${1:-3} variants=${2:-tcp rdma-before rdma-cq-armed rdma} windows=${3:-1}
 out=$CRR_OUT/ab
 mkdir -p $out
+reversed() { echo $* | tr ' ' '\n' | tac | tr '\n' ' '; }
 for run in $(seq $runs); do
 	mtus=${CRR_AB_MTUS:-1500 4200} vs=$variants
 	if [ $((run % 2)) = 0 ]; then
-		mtus=$(echo $mtus | tr ' ' '\n' | tac | tr '\n' ' ')
-		vs=$(echo $variants | tr ' ' '\n' | tac | tr '\n' ' ')
+		mtus=$(reversed $mtus)
+		vs=$(reversed $variants)
 	fi
 	for mtu in $mtus; do
 		echo "fault-ab: run $run, MTU $mtu: $vs" >&2
