@@ -5,6 +5,7 @@
 #  fault: a 5 s cut while the task faults page after page (no background
 #    pull): the migration pauses, reconnects and completes, every page right;
 #  pull: a 5 s cut during the background pull: the same;
+#  stall: as fault, while a stranger stalls the source (linkcut-source.sh);
 #  load: a 5 s cut while 64 tasks x 8 threads fault at once and the pull
 #    runs: every thread of every task finishes and sees its memory right
 #    (no lost wake-up);
@@ -39,7 +40,7 @@ run_case() { # NAME PORT RECOVERY_S CUT_S
 	# fault: no background pull for a while, so the pages come by faults;
 	# long: nor there, so that pages are still missing when the link goes
 	# (a pull of its 32 MiB in 256 KiB requests was done within the 1.5 s)
-	case $name in fault | long) delay="--lazy-background-delay 15000" ;; esac
+	case $name in fault | stall | long) delay="--lazy-background-delay 15000" ;; esac
 	CRIU_RDMA_TIMEOUT_MS=2000 CRIU_RDMA_RECOVERY_S=$recovery CRIU_RDMA_STATS=$work/stats \
 		$criu lazy-pages --page-server --rdma --address $CRR_PEER --port $port -D $d/img -W $work \
 		--libdir $top/build/plugin $delay -o lazy.log -v4 &
@@ -110,10 +111,11 @@ run_case() { # NAME PORT RECOVERY_S CUT_S
 }
 
 # build/pair-shared/cases may name the cases to run (a debugging aid)
-cases=$(cat $base/cases 2> /dev/null || echo "fault pull load long")
+cases=$(cat $base/cases 2> /dev/null || echo "fault stall pull load long")
 for c in $cases; do
 	case $c in
 	fault) run_case fault 7600 60 5 ;;
+	stall) run_case stall 7604 60 5 ;;
 	pull) run_case pull 7601 60 5 ;;
 	load) run_case load 7603 60 5 ;;
 	long) run_case long 7602 8 14 ;;
