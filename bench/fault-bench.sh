@@ -49,6 +49,9 @@
 # lines).
 # --keep-daemon-log 1 keeps each migration's lazy-pages log with its raw data
 # (to see where CRIU's loop spends a fault's wait, at --log-level 4).
+# CRR_BENCH_CRIU=PATH runs that criu (relative: to the repository), e.g.
+# build/criu-trace of bench/criu-trace/build.sh, whose lazy-pages daemon
+# writes its fault timeline to $CRR_LP_TRACE.PID (bench/fault-timeline.py).
 # --samples 0 skips the latency runs and the floors, --pull-mib 0 the pull,
 # --storm-mib 0, --scan-mib 0 and --sparse-mib 0 their scenario.
 # Needs: build/ (meson + ninja), perftest (ib_read_lat, ib_read_bw), root.
@@ -99,7 +102,8 @@ while [ $# -gt 0 ]; do
 	esac
 	shift 2
 done
-criu=$top/build/criu
+criu=${CRR_BENCH_CRIU:-build/criu}
+case $criu in /*) ;; *) criu=$top/$criu ;; esac
 plugins=$top/build/plugin
 tools=$top/build/bench
 . "$top/bench/lib.sh"
@@ -142,7 +146,7 @@ cpu_of() {
 # getting $lazy_args too).  Keeps samples and counters in $out/raw/NAME.
 migrate() {
 	local tr=$1 win=$2 size=$3 n=$4 delay=$5 gap=$6 bgdelay=$7 name=$8 kind=$9 d=$work/$8
-	local img=$d/img rdma= lazy_v=$loglevel port=$((7600 + RANDOM % 200)) pid dump criu_pid t0 t1 t2 t3 cpu0 wl extra= began=$SECONDS
+	local img=$d/img rdma= lazy_v=$loglevel pin_lazy= pin_task= port=$((7600 + RANDOM % 200)) pid dump criu_pid t0 t1 t2 t3 cpu0 wl extra= began=$SECONDS
 	rm -rf $d
 	mkdir -p $img
 	case $tr in tcp*) ;; *) rdma=--rdma ;; esac
@@ -180,6 +184,11 @@ migrate() {
 	*-ranges1) extra="--lazy-request-ranges 1" ;;
 	# -gapN (latency runs): the task sleeps N ms after each timed access, not 0 (faults back to back)
 	*-gap[0-9]*) gap=${tr##*-gap} ;;
+	# -pinsplit / -pinsame: the lazy-pages daemon on CPU 0, the restored task (which
+	# inherits the restore's affinity) on CPU 1 / 0; -pindaemon: the daemon alone on CPU 0
+	*-pinsplit) pin_lazy="taskset -c 0" pin_task="taskset -c 1" ;;
+	*-pinsame) pin_lazy="taskset -c 0" pin_task="taskset -c 0" ;;
+	*-pindaemon) pin_lazy="taskset -c 0" ;;
 	esac
 	case $kind in
 	storm | idle | sparse) wl="$tools/fault-storm $d $size $kind" ;;
@@ -210,12 +219,12 @@ migrate() {
 	t1=$(now)
 	criu_pid=$(pgrep -P $dump -x criu | head -n 1)
 	cpu0=$(cpu_of $criu_pid)
-	( $criu lazy-pages --page-server $rdma --address $ip --port $port -D $img --libdir $plugins \
+	( $pin_lazy $criu lazy-pages --page-server $rdma --address $ip --port $port -D $img --libdir $plugins \
 		--lazy-fault-around $win --lazy-background-delay $bgdelay $extra -o lazy.log -v$lazy_v
 	  echo $? > $d/lazy-status; now > $d/lazy-end; head -n 1 /proc/stat > $d/lazy-end-stat ) &
 	# the restore connects to the daemon's socket
 	for _ in $(seq 300); do [ -S $img/lazy-pages.socket ] && break; sleep 0.05; done
-	timeout 120 $criu restore --lazy-pages -D $img -d --libdir $plugins -o restore.log -v$loglevel ||
+	timeout 120 $pin_task $criu restore --lazy-pages -D $img -d --libdir $plugins -o restore.log -v$loglevel ||
 		{ log "restore failed"; return 1; }
 	t2=$(now)
 	head -n 1 /proc/stat > $d/restored-stat

@@ -1,16 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * uffd-rtt WINDOW N: the local floor under a lazy page fault, with no
+ * uffd-rtt [-p] WINDOW N: the local floor under a lazy page fault, with no
  * network at all.  One thread touches N pages of an area registered with
  * userfaultfd (MISSING mode), each in its own aligned window of WINDOW
  * pages; a handler thread reads each fault message and fills the whole
  * window with UFFDIO_COPY, which wakes the toucher: fault -> handler ->
  * UFFDIO_COPY -> wake, as CRIU's lazy-pages daemon does it minus the fetch.
+ * With -p the handler is a process of its own, as CRIU's daemon is to the
+ * restored task: every fault then switches address spaces twice.
  * Prints the N round trips in microseconds, one a line.
  */
 #include <fcntl.h>
 #include <linux/userfaultfd.h>
 #include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -18,7 +22,9 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -59,12 +65,16 @@ int main(int argc, char **argv)
 	struct uffdio_api api = { .api = UFFD_API };
 	struct uffdio_register reg = { .mode = UFFDIO_REGISTER_MODE_MISSING };
 	size_t n, i, len, bad = 0;
+	bool own_process = argc == 4 && !strcmp(argv[1], "-p");
+	pid_t child = -1;
 	pthread_t th;
 	uint8_t *area;
 	double *lat;
 
+	argv += own_process;
+	argc -= own_process;
 	if (argc != 3) {
-		fprintf(stderr, "usage: %s WINDOW_PAGES N\n", argv[0]);
+		fprintf(stderr, "usage: %s [-p] WINDOW_PAGES N\n", argv[0]);
 		return 2;
 	}
 	page = (size_t)sysconf(_SC_PAGESIZE);
@@ -91,13 +101,29 @@ int main(int argc, char **argv)
 		perror("UFFDIO_REGISTER");
 		return 1;
 	}
-	pthread_create(&th, NULL, handler, NULL);
+	if (own_process) {
+		child = fork();
+		if (child < 0) {
+			perror("fork");
+			return 1;
+		}
+		if (!child) {
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			handler(NULL);
+		}
+	} else {
+		pthread_create(&th, NULL, handler, NULL);
+	}
 	for (i = 0; i < n; i++) {
 		volatile uint8_t *p = area + i * window + (size_t)rand() % window;
 		double t0 = now_us();
 
 		bad += *p != 0x5a;
 		lat[i] = now_us() - t0;
+	}
+	if (child > 0) {
+		kill(child, SIGKILL);
+		waitpid(child, NULL, 0);
 	}
 	if (bad) {
 		fprintf(stderr, "%zu pages did not hold what UFFDIO_COPY placed\n", bad);

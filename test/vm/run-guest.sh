@@ -10,6 +10,8 @@
 # The repository, the cache and DIR are shared over 9p at their host paths.
 # The exit status is the script's (the first failing one for a pair); a guest
 # that does not finish within the timeout is killed and its serial log shown.
+# CRR_GUEST_APPEND="ARG ... " (each followed by a space) adds kernel
+# command-line arguments (an A/B of a guest setting, e.g. its clocksource).
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 
@@ -24,7 +26,7 @@ while [ $# -gt 0 ]; do
 	*) break ;;
 	esac
 done
-[ -n "$out" ] && [ $# -ge 1 ] || { sed -n '2,13p' "$0" >&2; exit 2; }
+[ -n "$out" ] && [ $# -ge 1 ] || { sed -n '2,15p' "$0" >&2; exit 2; }
 image=$("$CRR_TOP/test/vm/build-image.sh")
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
@@ -55,7 +57,7 @@ start_guest() {
 		-nodefaults -display none -no-reboot \
 		-serial "file:$dir/serial.log" \
 		-kernel "$image/vmlinuz" -initrd "$image/initrd.img" \
-		-append "console=ttyS0 root=/dev/vda rw init=/sbin/crr-init quiet panic=1 net.ifnames=0 crr.src=$CRR_TOP crr.cache=$CRR_CACHE crr.out=$dir" \
+		-append "console=ttyS0 root=/dev/vda rw init=/sbin/crr-init quiet panic=1 net.ifnames=0 ${CRR_GUEST_APPEND:-}crr.src=$CRR_TOP crr.cache=$CRR_CACHE crr.out=$dir" \
 		-drive "file=$image/image.ext4,format=raw,if=virtio,snapshot=on" \
 		-netdev "$netdev" -device "virtio-net-pci,netdev=n0,mac=$mac" \
 		-virtfs "local,path=$CRR_TOP,mount_tag=src,security_model=none" \
