@@ -105,7 +105,7 @@ class Data:
     def lat(self, mtu, tr, win, kind='latency'):
         """All samples of a configuration, and the median of each run."""
         pooled, medians = [], []
-        pat = f'lat-{mtu}-{tr}-{win}-*' if kind == 'latency' else f'pull-*-{tr}-[0-9]*'
+        pat = f'lat-{mtu}-{tr}-{win}-*' if kind == 'latency' else f'{kind}-*-{tr}-[0-9]*'
         for p in sorted(glob.glob(os.path.join(self.d, 'raw', pat, 'lat.txt'))):
             s = samples(p)
             pooled += s
@@ -220,10 +220,10 @@ def breakdown_table(D):
 
 def pull_table(D):
     out = ['| transport | pull of | restore → last page, median (s) | MiB/s | ib_read_bw 256 KiB (MB/s) | ratio | '
-           'fault p50 during the pull (µs) | of faults timed, page still missing | idle fault p50 (µs) | ratio | '
-           'source CPU s/GiB (serving) | '
+           'fault p50 during the pull (µs) | of faults timed, page still missing | idle fault p50, back to back (µs) | '
+           'ratio | idle fault p50, 250 ms apart as during the pull (µs) | ratio | source CPU s/GiB (serving) | '
            'source CPU s/GiB (whole dump) |',
-           '|---|---|---|---|---|---|---|---|---|---|---|---|']
+           '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|']
     m_last = D.mtus[-1] if D.mtus else None
     bw = D.floor_val(m_last, 'ib_read_bw', 262144) if m_last else None
     cpu = {}
@@ -236,13 +236,15 @@ def pull_table(D):
         mibs = int(rows[0]['bytes']) / 2 ** 20 / secs
         busy, timed = D.pull_faults(tr, m_last)
         idle, _ = D.lat(m_last, tr, 1)
+        spaced, _ = D.lat(None, tr, 1, kind='spaced')
         cs = statistics.median(float(r['cpu_serve_s']) for r in rows) / gib
         ct = statistics.median(float(r['cpu_total_s']) for r in rows) / gib
         cpu[tr] = (cs, ct)
         # perftest's MB is 2^20 bytes
         out.append(f'| {NAME[tr]} | {int(rows[0]["bytes"]) >> 20} MiB | {secs:.2f} | {mibs:.1f} | {fmt(bw)} | '
                    f'{fmt(ratio(mibs, bw), 2)} | {fmt(pct(busy, 50))} | {len(busy)} of {timed} | {fmt(pct(idle, 50))} | '
-                   f'{fmt(ratio(pct(busy, 50), pct(idle, 50)), 2)} | {cs:.2f} | {ct:.2f} |')
+                   f'{fmt(ratio(pct(busy, 50), pct(idle, 50)), 2)} | {fmt(pct(spaced, 50))} | '
+                   f'{fmt(ratio(pct(busy, 50), pct(spaced, 50)), 2)} | {cs:.2f} | {ct:.2f} |')
     for tr in ('tcp', 'rdma'):
         rows = [r for r in D.rows('pull', tr) if r.get('cpu_serve_user_s')]
         if rows:
@@ -542,8 +544,11 @@ def goals_table(D, data):
         idle, _ = D.lat(m_last, 'rdma', 1)
         out.append(goal_row(f'background pull / ib_read_bw, MTU {m_last}', '≥ 0.9', ratio(mibs, bw), ge(0.9),
                             'section 4'))
-        out.append(goal_row('fault p50 during the pull / idle', '≤ 2', ratio(pct(busy, 50), pct(idle, 50)), le(2),
-                            'section 4'))
+        out.append(goal_row('fault p50 during the pull / idle fault back to back', '≤ 2',
+                            ratio(pct(busy, 50), pct(idle, 50)), le(2), 'section 4'))
+        spaced, _ = D.lat(None, 'rdma', 1, kind='spaced')
+        out.append(goal_row('fault p50 during the pull / idle fault at the pull\'s spacing (250 ms)', '≤ 2',
+                            ratio(pct(busy, 50), pct(spaced, 50)), le(2), 'section 4'))
     path = os.path.join(data, 'storm.tsv')
     srows = read_tsv(path) if os.path.exists(path) else []
     st = [x for x in srows if x['transport'] == 'rdma' and x['mode'] == 'storm']
@@ -727,6 +732,9 @@ def main():
               'A large area is pulled with no fault held back; 20 faults, 250 ms apart, are timed during the pull. '
               'A timed access faster than the device\'s typical 4 KiB READ alone (ib_read_lat) found its page '
               'already pulled: it is counted apart and left out of the p50 (a faster pull has more of them). '
+              'The same 20 faults are timed again with the pull held back (`spaced`): the idle fault at the '
+              'pull\'s spacing, which wakes an idle guest as the faults during the pull do; the idle fault of '
+              'section 1 comes back to back. '
               'Source CPU: user + system seconds of the source `criu dump` process, while serving (after the export) '
               'and in all, per GiB served.', '',
               pull_table(D), '',
