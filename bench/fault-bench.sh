@@ -154,8 +154,12 @@ migrate() {
 	export CRIU_RDMA_STATS=$d/stats
 	# a variant switches one mechanism off against the defaults (the A/B)
 	unset CRIU_RDMA_FAULT_SPIN_US CRIU_RDMA_ONE_COPY CRIU_RDMA_FAULT_BG_CAP CRIU_RDMA_FAULT_SPIN_IDLE_US \
-		CRIU_RDMA_CQ_ARM_LAZY CRIU_RDMA_FAULT_FIRST CRIU_RDMA_HANDOVER_KB CRIU_RDMA_BG_DEPTH CRIU_RDMA_URGE CRIU_RDMA_POST_THREAD
-	case $tr in
+		CRIU_RDMA_CQ_ARM_LAZY CRIU_RDMA_FAULT_FIRST CRIU_RDMA_HANDOVER_KB CRIU_RDMA_BG_DEPTH CRIU_RDMA_URGE CRIU_RDMA_POST_THREAD \
+		CRIU_RDMA_FAULT_BG_HOLD_MS
+	# -holdN on any variant: the cap on background READs holds N ms after a fault (CRIU_RDMA_FAULT_BG_HOLD_MS)
+	local base=$tr
+	case $tr in *-hold[0-9]*) export CRIU_RDMA_FAULT_BG_HOLD_MS=${tr##*-hold} && base=${tr%-hold*} ;; esac
+	case $base in
 	rdma-event) export CRIU_RDMA_FAULT_SPIN_US=0 ;;
 	# rdma-loadspin0: a fault polls for its READ only while no background READ is about (the
 	# idle rule, CRIU_RDMA_FAULT_SPIN_IDLE_US); with the device loaded the budget is 0
@@ -170,20 +174,20 @@ migrate() {
 	rdma-nocap) export CRIU_RDMA_FAULT_BG_CAP=65536 ;;
 	rdma-nofirst) export CRIU_RDMA_FAULT_FIRST=0 ;;
 	# rdma-handN: background pages to CRIU N KiB per round of its loop (rdma-hand0: each request whole, at once)
-	rdma-hand[0-9]*) export CRIU_RDMA_HANDOVER_KB=${tr#rdma-hand} ;;
+	rdma-hand[0-9]*) export CRIU_RDMA_HANDOVER_KB=${base#rdma-hand} ;;
 	# rdma-depthN: at most N background READs in flight (rdma-depth16: the connection's 16 of rxe)
 	rdma-depth2-nourge) export CRIU_RDMA_BG_DEPTH=2 CRIU_RDMA_URGE=0 ;;
-	rdma-depth[0-9]*) export CRIU_RDMA_BG_DEPTH=${tr#rdma-depth} ;;
+	rdma-depth[0-9]*) export CRIU_RDMA_BG_DEPTH=${base#rdma-depth} ;;
 	# rdma-post0: background READs posted by CRIU's thread, not the plugin's poster (CRIU_RDMA_POST_THREAD=0)
-	rdma-post[01]) export CRIU_RDMA_POST_THREAD=${tr#rdma-post} ;;
+	rdma-post[01]) export CRIU_RDMA_POST_THREAD=${base#rdma-post} ;;
 	# rdma-nourge: a fault on a page a queued request carries waits for it in line
 	rdma-nourge) export CRIU_RDMA_URGE=0 ;;
 	*-inflight1) extra="--lazy-pages-inflight 1" ;;
 	# -reqN: background requests of at most N KiB (default 256; -req4096: CRIU's old fixed size)
-	*-req[0-9]*) extra="--lazy-request-max ${tr##*-req}" ;;
+	*-req[0-9]*) extra="--lazy-request-max ${base##*-req}" ;;
 	*-ranges1) extra="--lazy-request-ranges 1" ;;
 	# -gapN (latency runs): the task sleeps N ms after each timed access, not 0 (faults back to back)
-	*-gap[0-9]*) gap=${tr##*-gap} ;;
+	*-gap[0-9]*) gap=${base##*-gap} ;;
 	# -pinsplit / -pinsame: the lazy-pages daemon on CPU 0, the restored task (which
 	# inherits the restore's affinity) on CPU 1 / 0; -pindaemon: the daemon alone on CPU 0
 	*-pinsplit) pin_lazy="taskset -c 0" pin_task="taskset -c 1" ;;
