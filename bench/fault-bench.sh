@@ -151,6 +151,9 @@ migrate() {
 	mkdir -p $img
 	case $tr in tcp*) ;; *) rdma=--rdma ;; esac
 	[ $kind = latency ] && lazy_v=$lat_loglevel
+	# latency and spaced runs time faults with the pull held back, then end the task
+	local held=false
+	case $kind in latency | spaced) held=true ;; esac
 	export CRIU_RDMA_STATS=$d/stats
 	# a variant switches one mechanism off against the defaults (the A/B)
 	unset CRIU_RDMA_FAULT_SPIN_US CRIU_RDMA_ONE_COPY CRIU_RDMA_FAULT_BG_CAP CRIU_RDMA_FAULT_SPIN_IDLE_US \
@@ -240,8 +243,7 @@ migrate() {
 	fi
 	for _ in $(seq 3000); do [ -f $d/result ] && break; sleep 0.05; done
 	grep -q "^OK" $d/result 2> /dev/null || { log "workload: $(cat $d/result 2> /dev/null)"; return 1; }
-	if { [ $kind = latency ] || [ $kind = spaced ]; } &&
-		awk -v a=$t2 -v b=$(now) -v h=$bgdelay 'BEGIN { exit !(b - a > h / 1000) }'; then
+	if $held && awk -v a=$t2 -v b=$(now) -v h=$bgdelay 'BEGIN { exit !(b - a > h / 1000) }'; then
 		log "the faults took longer than the pull was held back ($bgdelay ms): it overlapped them; raise it"
 		return 1
 	fi
@@ -252,7 +254,7 @@ migrate() {
 	# a latency run ends now; the others keep the task until every page is
 	# in (a scan's task exiting with CRIU's TCP reads still in flight made
 	# the daemon close on unread data, and the source's dump failed on the reset)
-	{ [ $kind = latency ] || [ $kind = spaced ]; } && touch $d/exit
+	$held && touch $d/exit
 	for _ in $(seq 6000); do [ -f $d/lazy-status ] && break; sleep 0.05; done
 	[ "$(cat $d/lazy-status 2> /dev/null)" = 0 ] || { log "lazy-pages failed"; tail -n 20 $img/lazy.log >&2; return 1; }
 	# the last page is in when the lazy-pages daemon exits
@@ -269,7 +271,7 @@ migrate() {
 	if [ -n "$rdma" ]; then
 		[ -f $d/stats ] || { log "no RDMA transport counters"; return 1; }
 		# every timed fault came over RDMA
-		{ [ $kind != latency ] && [ $kind != spaced ]; } || [ "$(sed -n 's/^fault_requests=//p' $d/stats)" -ge $n ] || { log "fewer RDMA faults than samples"; return 1; }
+		! $held || [ "$(sed -n 's/^fault_requests=//p' $d/stats)" -ge $n ] || { log "fewer RDMA faults than samples"; return 1; }
 		stats=$(grep -v '^transport' $d/stats | tr '\n' ' ')
 	fi
 	local restore_to_done
