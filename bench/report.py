@@ -486,6 +486,15 @@ def redis_ratio(runs, key):
     return statistics.median(v) if v else None
 
 
+def redis_held_ratio(runs):
+    """Median over the runs of: RDMA's fault wait p50 during the pull / the same run's idle cross-guest fault (its
+    held/ migration: the faults before the held-back pull began), and those per run."""
+    per = [ratio(r.get('log_fault_p50_ms'), read_env(os.path.join(d, 'held', 'rdma.env')).get('held_fault_p50_ms'))
+           for _, r, _, d in runs]
+    v = [x for x in per if x is not None]
+    return (statistics.median(v) if v else None), per
+
+
 def redis_table(data):
     """One row per Redis run and MTU: the goals' measures for both transports, and the medians."""
     # (what, key, decimals); the GETs while pages stream in are a few dozen, so their max, not a p99
@@ -506,6 +515,14 @@ def redis_table(data):
         for what, key, nd in rows:
             cells = [f'{fmt(number(r, key), nd)} / {fmt(number(t, key), nd)}' for _, r, t, _ in runs]
             out.append(f'| {what} | ' + ' | '.join(cells) + f' | {fmt(redis_ratio(runs, key), 2)} |')
+        held = [read_env(os.path.join(d, 'held', 'rdma.env')) for _, _, _, d in runs]
+        if any(held):
+            med_ratio, per = redis_held_ratio(runs)
+            out.append('| RDMA, pull held back: faults before it began / their wait p50 (ms) | ' +
+                       ' | '.join(f'{fmt(number(h, "held_faults"), 0)} / {fmt(number(h, "held_fault_p50_ms"), 2)}'
+                                  for h in held) + ' | |')
+            out.append('| RDMA fault wait during the pull / held back | ' + ' | '.join(fmt(x, 2) for x in per) +
+                       f' | {fmt(med_ratio, 2)} (median) |')
         out.append('')
     failed = text_of(os.path.join(data, 'redis-failed.txt'))
     if failed:
@@ -564,9 +581,14 @@ def goals_table(D, data):
         for what, key, goal, ok in (('restore → last page', 'restore_to_last_page_s', '≤ 0.7', le(0.7)),
                                     ('downtime', 'client_downtime_s', '≤ 1.0', le(1.0))):
             out.append(goal_row(f'Redis {what}, RDMA / TCP{label}', goal, redis_ratio(runs, key), ok, how))
-        out.append(goal_row(f'Redis fault wait p50 during the pull{label}: RDMA / TCP shown', '≤ 2 × an idle '
-                            'cross-guest fault (not measured by this run)', redis_ratio(runs, 'log_fault_p50_ms'),
-                            None, how))
+        held, _ = redis_held_ratio(runs)
+        if held is not None:
+            out.append(goal_row(f'Redis fault wait p50 during the pull / idle cross-guest fault (pull held back){label}',
+                                '≤ 2', held, le(2), how))
+        else:
+            out.append(goal_row(f'Redis fault wait p50 during the pull{label}: RDMA / TCP shown', '≤ 2 × an idle '
+                                'cross-guest fault (not measured by this run)', redis_ratio(runs, 'log_fault_p50_ms'),
+                                None, how))
     return '\n'.join(out)
 
 
@@ -751,7 +773,11 @@ def main():
     parts += ['## 6. Redis, two guests (the main job\'s scenario)', '']
     table = redis_table(data)
     if table:
-        parts += [table]
+        parts += ['Each run also migrates once more over RDMA with the background pull held back '
+                  '(`migrate-redis.sh --hold-ms`, `bench/run.sh --redis-hold-ms`): Redis\'s faults before the pull '
+                  'began are served with the link otherwise idle, at Redis\'s own spacing: the idle cross-guest '
+                  'fault the goal sets the fault during the pull against (the last two rows; CRIU\'s log times '
+                  'both, from the `#PF` line to the copy that covers the page).', '', table]
     for sub_dir in ('redis', 'redis-1500'):
         for i, (name, _, _, d) in enumerate(redis_runs(data, sub_dir)):
             report = text_of(os.path.join(d, 'report.txt'))

@@ -5,7 +5,7 @@
 # and print the two side by side.
 #
 #   migrate-redis.sh [--mib N] [--transports "rdma tcp"] [--cut S] [--mtu N]
-#                    [--runtime criu|runc] [--out DIR]
+#                    [--runtime criu|runc] [--hold-ms MS] [--out DIR]
 #
 # --runtime runc: Redis runs as a runc container (test/redis/runc-lib.sh)
 # and is migrated the way a container engine does it: both hosts install
@@ -20,6 +20,12 @@
 #
 # CRR_REDIS_TARGET_ENV="K=V ...": settings the target's lazy-pages daemon
 # runs with (criu-rdma's CRIU_RDMA_*, for A/Bs such as bench/ANALYSIS.md's).
+#
+# --hold-ms MS: the target's daemon holds the background pull back for MS
+# ms after the restore (--lazy-background-delay): Redis's faults in that
+# window are served with the link otherwise idle, at Redis's own spacing.
+# The report gives their wait apart from the faults' once the pull runs
+# (the idle cross-guest fault the fault during the pull is set against).
 #
 # --cut S: the target host drops RoCE's UDP port both ways for S seconds
 # shortly after the restore, while pages stream; the RDMA run must then
@@ -39,6 +45,7 @@ cd "$top"
 mib=64
 transports="rdma tcp"
 cut=
+hold_ms=
 mtu=1500
 runtime=criu
 out=$top/build/redis
@@ -47,13 +54,17 @@ while [ $# -gt 0 ]; do
 	--mib) mib=$2; shift 2 ;;
 	--transports) transports=$2; shift 2 ;;
 	--cut) cut=$2; shift 2 ;;
+	--hold-ms) hold_ms=$2; shift 2 ;;
 	--mtu) mtu=$2; shift 2 ;;
 	--runtime) runtime=$2; shift 2 ;;
 	--out) out=$2; shift 2 ;;
-	*) sed -n '2,35p' "$0" >&2; exit 2 ;;
+	*) sed -n '2,41p' "$0" >&2; exit 2 ;;
 	esac
 done
 case $runtime in criu | runc) ;; *) echo "migrate-redis: --runtime criu or runc, not '$runtime'" >&2; exit 2 ;; esac
+[ -z "$hold_ms" ] || [[ $hold_ms =~ ^[1-9][0-9]{0,5}$ ]] ||
+	{ echo "migrate-redis: --hold-ms takes milliseconds, 1 to 999999, not '$hold_ms'" >&2; exit 2; }
+[ -n "$hold_ms" ] && [ -n "$cut" ] && { echo "migrate-redis: --cut holds the pull itself; not with --hold-ms" >&2; exit 2; }
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 failed=0
@@ -69,6 +80,7 @@ run_one() {
 	echo "$mib" > "$shared/mib"
 	echo "$t" > "$shared/transport"
 	[ -n "$cut" ] && echo "$cut" > "$shared/cut"
+	[ -n "$hold_ms" ] && echo "$hold_ms" > "$shared/hold-ms"
 	echo "$mtu" > "$shared/mtu"
 	echo "$runtime" > "$shared/runtime"
 	# CRR_REDIS_TARGET_ENV ("K=V ..."): the target's lazy-pages daemon runs with these (bench A/Bs)
@@ -185,6 +197,9 @@ report=$out/report.txt
 	table "pulling the pages (after the restore)" \
 		"fault p50 parts: slot wait/READ/copy (us, RDMA)|fault_parts" \
 		"fault wait p50 (ms, CRIU log, both)|log_fault_p50_ms" "fault wait p99 (ms, CRIU log, both)|log_fault_p99_ms" \
+		"  faults while the pull was held back (--hold-ms)|held_faults" \
+		"  their wait p50 (ms, link otherwise idle)|held_fault_p50_ms" \
+		"  faults once the pull ran|pull_faults" "  their wait p50 (ms)|pull_fault_p50_ms" \
 		"target GETs while pages stream in|pull_gets" \
 		"  their latency p50 (ms)|pull_get_p50_ms" "  p99 (ms)|pull_get_p99_ms" "  max (ms)|pull_get_max_ms" \
 		"target GETs after the last page|after_pull_gets" \

@@ -202,6 +202,14 @@ for k in ("freeze", "serving", "images", "daemon_ready", "connected", "restored"
 # fault wait from the lazy-pages log, the same way for both transports: a
 # "#PF at A" until the first uffd_copy that covers A
 pend, waits = {}, []
+# with the pull held back (migrate-redis.sh --hold-ms), the faults before it
+# began (from the restore's end, a margin early) and those after, apart
+hold_ms = stamp("hold-ms")
+restored_t = stamp("t-restored")
+pull_from = None
+if hold_ms is not None and restored_t is not None and l0 is not None:
+    pull_from = restored_t - l0 + hold_ms / 1e3 - 0.25
+held, pulled = [], []
 PF = re.compile(r"uffd: (\S+): #PF at 0x([0-9a-f]+)")
 CP = re.compile(r"uffd: (\S+): uffd_copy: 0x([0-9a-f]+)/(\d+)")
 for t, text in log_lines("lazy.log"):
@@ -214,12 +222,25 @@ for t, text in log_lines("lazy.log"):
         lo = int(m.group(2), 16) // PAGE
         hi = lo + int(m.group(3)) // PAGE
         for key in [k for k in pend if k[0] == m.group(1) and lo <= k[1] < hi]:
-            waits += [t - t0 for t0 in pend.pop(key)]
-if waits:
-    waits.sort()
-    out["log_faults"] = len(waits)
-    for p in (50, 99):
-        out["log_fault_p%d_ms" % p] = waits[max(0, -(-len(waits) * p // 100) - 1)] * 1e3
+            for t0 in pend.pop(key):
+                waits.append(t - t0)
+                if pull_from is not None:
+                    (held if t0 < pull_from else pulled).append(t - t0)
+
+
+def quantiles(name, w, ps=(50, 99)):
+    """name_faults and name_fault_pP_ms of the fault waits w."""
+    if not w:
+        return
+    w.sort()
+    out["%s_faults" % name] = len(w)
+    for p in ps:
+        out["%s_fault_p%d_ms" % (name, p)] = w[max(0, -(-len(w) * p // 100) - 1)] * 1e3
+
+
+quantiles("log", waits)
+quantiles("held", held)
+quantiles("pull", pulled)
 
 for k in ("pull_gets", "pull_get_p50_ms", "pull_get_p99_ms", "pull_get_max_ms",
           "after_pull_gets", "after_pull_get_p50_ms", "after_pull_get_p99_ms"):

@@ -63,6 +63,8 @@ if [ -f $shared/cut ]; then
 	export CRIU_RDMA_TIMEOUT_MS=2000
 	hold="--lazy-background-delay 3000"
 fi
+# --hold-ms: the pull held back so that the first faults have the link alone
+[ -f $shared/hold-ms ] && hold="--lazy-background-delay $(cat $shared/hold-ms)"
 work=/tmp/criu-work
 [ "$runtime" = runc ] && work=$RUNC_WORK
 mkdir -p $work
