@@ -15,6 +15,14 @@ set -u
 mtus=${1:-1500 4200} n=${2:-300} gap=${3:-2000} rounds=${4:-2} load=${5:-}
 tool=build/test/tools/rdma-read-check
 out=$CRR_OUT/read-lat.txt
+# time_reads PORT LABEL: the plugin's READs against a fresh 64 MiB export,
+# each result line prefixed with LABEL
+time_reads() {
+	$tool serve $CRR_IP $1 64 > /tmp/read-lat-serve.log 2>&1 &
+	sleep 1
+	$tool lat $CRR_IP $1 $n $gap | sed "s/^/$2: /" >> $out
+}
+
 # under_stream ROUND MTU: the lat above again, ib_read_bw streaming meanwhile
 under_stream() {
 	local bw_port=$((19515 + RANDOM % 1000)) port=$((7500 + RANDOM % 100)) bw bw_server t0 t1 b0 b1
@@ -24,10 +32,8 @@ under_stream() {
 	ib_read_bw -R -d $CRR_RDMA_DEV -s 262144 -t 2 -D 60 -p $bw_port -F $CRR_IP > /tmp/read-lat-bw.log 2>&1 &
 	bw=$!
 	sleep 3
-	$tool serve $CRR_IP $port 64 > /tmp/read-lat-serve.log 2>&1 &
-	sleep 1
 	t0=$(date +%s.%N) b0=$(rxe_packets)
-	$tool lat $CRR_IP $port $n $gap | sed "s/^/round $1 MTU $2 under a 256 KiB READ stream: /" >> $out
+	time_reads $port "round $1 MTU $2 under a 256 KiB READ stream"
 	t1=$(date +%s.%N) b1=$(rxe_packets)
 	kill $bw $bw_server 2> /dev/null
 	wait
@@ -52,10 +58,7 @@ for r in $(seq $rounds); do
 		line=$(ib_read_lat -R -d $CRR_RDMA_DEV -s 4096 -n 1000 -p $port -F $CRR_IP 2> /dev/null | awk '$1 == 4096')
 		wait
 		echo "round $r MTU $mtu (active_mtu $active): ib_read_lat 4096 typical $(echo $line | awk '{ print $5 }') us" >> $out
-		port=$((7400 + RANDOM % 100))
-		$tool serve $CRR_IP $port 64 > /tmp/read-lat-serve.log 2>&1 &
-		sleep 1
-		$tool lat $CRR_IP $port $n $gap | sed "s/^/round $r MTU $mtu: /" >> $out
+		time_reads $((7400 + RANDOM % 100)) "round $r MTU $mtu"
 		wait
 		[ "$load" = stream ] && under_stream $r $mtu
 	done
