@@ -175,6 +175,8 @@ migrate() {
 	*-quiet) lazy_v=2 ;;
 	rdma-copy) export CRIU_RDMA_ONE_COPY=0 ;;
 	rdma-nocap) export CRIU_RDMA_FAULT_BG_CAP=65536 ;;
+	# rdma-capN: at most N background READs in flight while faults are about (default 2)
+	rdma-cap[0-9]*) export CRIU_RDMA_FAULT_BG_CAP=${base#rdma-cap} ;;
 	rdma-nofirst) export CRIU_RDMA_FAULT_FIRST=0 ;;
 	# rdma-handN: background pages to CRIU N KiB per round of its loop (rdma-hand0: each request whole, at once)
 	rdma-hand[0-9]*) export CRIU_RDMA_HANDOVER_KB=${base#rdma-hand} ;;
