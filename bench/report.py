@@ -486,11 +486,15 @@ def redis_ratio(runs, key):
     return statistics.median(v) if v else None
 
 
+def held_env(run_dir):
+    """The .env of a run's held-back RDMA migration (bench/run.sh --redis-hold-ms), {} if it has none."""
+    return read_env(os.path.join(run_dir, 'held', 'rdma.env'))
+
+
 def redis_held_ratio(runs):
     """Median over the runs of: RDMA's fault wait p50 during the pull / the same run's idle cross-guest fault (its
     held/ migration: the faults before the held-back pull began), and those per run."""
-    per = [ratio(r.get('log_fault_p50_ms'), read_env(os.path.join(d, 'held', 'rdma.env')).get('held_fault_p50_ms'))
-           for _, r, _, d in runs]
+    per = [ratio(r.get('log_fault_p50_ms'), held_env(d).get('held_fault_p50_ms')) for _, r, _, d in runs]
     v = [x for x in per if x is not None]
     return (statistics.median(v) if v else None), per
 
@@ -515,7 +519,7 @@ def redis_table(data):
         for what, key, nd in rows:
             cells = [f'{fmt(number(r, key), nd)} / {fmt(number(t, key), nd)}' for _, r, t, _ in runs]
             out.append(f'| {what} | ' + ' | '.join(cells) + f' | {fmt(redis_ratio(runs, key), 2)} |')
-        held = [read_env(os.path.join(d, 'held', 'rdma.env')) for _, _, _, d in runs]
+        held = [held_env(d) for _, _, _, d in runs]
         if any(held):
             med_ratio, per = redis_held_ratio(runs)
             out.append('| RDMA, pull held back: faults before it began / their wait p50 (ms) | ' +
